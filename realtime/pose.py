@@ -1,0 +1,208 @@
+"""Camera frame -> canonical skeleton, with MediaPipe Tasks ``PoseLandmarker`` in VIDEO mode.
+
+VIDEO mode (not IMAGE) so MediaPipe tracks the person between frames instead of re-detecting every
+frame: faster and steadier. The model is the offline bundle shipped in ``weights/`` (see
+``weights/POSE_MODEL.md``); an official ``pose_landmarker_{lite,full,heavy}.task`` works as well.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+# Before mediapipe is imported. mediapipe 1.2.3's C++ ignores these (hence _quiet_stderr below),
+# other builds honour them; set GLOG_minloglevel=0 yourself to see everything.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# Imported at module level, not lazily in PoseEstimator.__init__: mediapipe keeps the traceback of
+# an import error it catches (sounddevice without PortAudio), whose frames reach back to the
+# importing frame, so an estimator importing it would never be freed (seen with gc.get_referrers).
+import mediapipe as mp  # noqa: E402
+import numpy as np  # noqa: E402
+from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
+
+from realtime.skeleton import NUM_JOINTS, from_mediapipe_world  # noqa: E402
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "pose_landmarker_full.task"
+_HIPS = (23, 24)  # MediaPipe left/right hip landmarks
+
+
+class PoseModelError(RuntimeError):
+    """The pose model file exists but MediaPipe cannot load it."""
+
+
+@dataclass(frozen=True)
+class PoseResult:
+    skeleton: np.ndarray         # [20, 3] float32, canonical (realtime.skeleton), metres
+    image_landmarks: np.ndarray  # [33, 3] float32: x, y normalised to the image (0..1), visibility
+    world_landmarks: np.ndarray  # [33, 3] float32: MediaPipe's own world landmarks, metres
+
+
+@contextlib.contextmanager
+def _quiet_stderr(enabled: bool) -> Iterator[None]:
+    """Silence fd 2 (TF-Lite / LiteRT / absl write there from C++, which no env var turns off).
+
+    On failure the captured text is echoed so a real error message is not lost. Only used around
+    model loading, the first few frames and closing, since it also hides other threads' stderr.
+    """
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _quiet_python_logging() -> None:
+    with contextlib.suppress(ImportError):
+        from absl import logging as absl_logging
+        absl_logging.set_verbosity(absl_logging.ERROR)
+
+
+def _close_quietly(landmarker: object, verbose: bool) -> None:
+    with _quiet_stderr(not verbose):
+        landmarker.close()  # type: ignore[attr-defined]
+
+
+class PoseEstimator:
+    """Follows one person through a video and returns their canonical skeleton per frame.
+
+    Several people in view: the first time, the one with the largest image bounding box is chosen;
+    afterwards the one whose hip centre (image landmarks) is nearest to the previously followed
+    person's, so the skeleton does not jump between people from frame to frame. When nobody is in
+    view, :meth:`detect` returns None and the next person seen is chosen again by size.
+
+    Always :meth:`close` it (or use ``with``): mediapipe 1.2.3 prints a traceback at interpreter exit
+    if a landmarker is still open then (one dropped earlier is closed when collected).
+    """
+
+    def __init__(self, model_path: str | Path | None = DEFAULT_MODEL, num_poses: int = 2,
+                 min_confidence: float = 0.5, verbose: bool = False) -> None:
+        self.model_path = Path(model_path) if model_path is not None else DEFAULT_MODEL
+        self.verbose = verbose
+        self._last_ts: int | None = None
+        self._last_hip: np.ndarray | None = None
+        self._landmarker = None
+        self._frames_with_pose = 0  # frames in which someone was found
+        if not self.model_path.is_file():
+            raise FileNotFoundError(f"pose model file not found: {self.model_path} "
+                                    "(expected a MediaPipe pose_landmarker .task bundle)")
+        if not verbose:
+            _quiet_python_logging()
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(self.model_path)),
+            running_mode=vision.RunningMode.VIDEO, num_poses=num_poses,
+            min_pose_detection_confidence=min_confidence, min_pose_presence_confidence=min_confidence,
+            min_tracking_confidence=min_confidence)
+        try:
+            with _quiet_stderr(not verbose):
+                self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        except (RuntimeError, ValueError, OSError) as e:
+            raise PoseModelError(f"cannot load pose model {self.model_path}: {e} "
+                                 "(expected a MediaPipe pose_landmarker .task bundle)") from e
+        # Closes an estimator dropped mid-run. Not at exit: by then mediapipe's executor is shut down.
+        self._finalizer = weakref.finalize(self, _close_quietly, self._landmarker, verbose)
+        self._finalizer.atexit = False
+
+    def detect(self, frame_bgr: np.ndarray, timestamp_ms: int) -> PoseResult | None:
+        """Pose of the followed person in one BGR frame (as OpenCV reads it), or None if nobody.
+
+        ``timestamp_ms`` must increase from call to call (VIDEO mode); an equal or smaller one is
+        bumped to the previous + 1 so that a jittery camera clock does not crash the pipeline.
+        """
+        if self._landmarker is None:
+            raise RuntimeError("PoseEstimator is closed")
+        if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
+            raise ValueError(f"expected a uint8 BGR frame [H, W, 3], got {frame_bgr.dtype} {frame_bgr.shape}")
+        ts = int(timestamp_ms)
+        if self._last_ts is not None and ts <= self._last_ts:
+            ts = self._last_ts + 1
+        self._last_ts = ts
+        rgb = np.ascontiguousarray(frame_bgr[..., ::-1])
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+        # C++ prints one-off alignment / projection warnings on the first inferences of each model
+        # (the landmark model first runs when someone is found); silence until that is past.
+        with _quiet_stderr(not self.verbose and self._frames_with_pose < 3):
+            result = self._landmarker.detect_for_video(image, ts)
+        if not result.pose_landmarks:
+            self._last_hip = None
+            return None
+        self._frames_with_pose += 1
+        people = [np.array([[p.x, p.y, p.visibility or 0.0] for p in lms], dtype=np.float32)
+                  for lms in result.pose_landmarks]
+        k = self._choose(people)
+        self._last_hip = people[k][list(_HIPS), :2].mean(axis=0)
+        world = np.array([[p.x, p.y, p.z] for p in result.pose_world_landmarks[k]], dtype=np.float32)
+        return PoseResult(from_mediapipe_world(world), people[k], world)
+
+    def _choose(self, people: list[np.ndarray]) -> int:
+        if self._last_hip is None:
+            areas = [float(np.prod(p[:, :2].max(axis=0) - p[:, :2].min(axis=0))) for p in people]
+            return int(np.argmax(areas))
+        dists = [float(np.linalg.norm(p[list(_HIPS), :2].mean(axis=0) - self._last_hip)) for p in people]
+        return int(np.argmin(dists))
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._finalizer()
+            self._landmarker = None
+
+    def __enter__(self) -> PoseEstimator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def landmarks_from_video(path: str | Path, model_path: str | Path | None = None,
+                         max_frames: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run the pose model over a video file: ``(timestamps_s [T], skeletons [T, 20, 3], present [T])``.
+
+    Frames with nobody in view have ``present`` False and a NaN skeleton, so a caller cannot use
+    them by accident. Timestamps come from the file's frame rate (container timestamps are often
+    missing or zero in AVI files).
+    """
+    import cv2
+
+    path = Path(path)
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise FileNotFoundError(f"cannot open video: {path}")
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    times: list[float] = []
+    skels: list[np.ndarray] = []
+    present: list[bool] = []
+    try:
+        with PoseEstimator(model_path) as est:
+            while max_frames is None or len(times) < max_frames:
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                t = len(times) / fps
+                res = est.detect(frame, int(round(t * 1000)))
+                times.append(t)
+                present.append(res is not None)
+                skels.append(res.skeleton if res is not None
+                             else np.full((NUM_JOINTS, 3), np.nan, dtype=np.float32))
+    finally:
+        cap.release()
+    return (np.asarray(times, dtype=np.float64),
+            np.stack(skels).astype(np.float32) if skels else np.zeros((0, NUM_JOINTS, 3), np.float32),
+            np.asarray(present, dtype=bool))

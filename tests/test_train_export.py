@@ -1,0 +1,116 @@
+"""Training (single process, resume, 2-process DDP), export to TorchScript, and loading it back."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from realtime.encoder import EncoderFileError, load_encoder
+from realtime.skeleton import NUM_JOINTS
+from training.export import export
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def small_nwucla(shared_dir, tmp_path_factory):
+    """40 real files (20 performances x views 1 and 2) and one view-3 file that must never be read."""
+    src = shared_dir / "data/nw-ucla/all_sqe"
+    dst = tmp_path_factory.mktemp("nwucla")
+    for f in sorted(src.glob("a0[1-4]_s0[1-5]_e00_v0[12].json")):
+        shutil.copy(f, dst)
+    (dst / "a01_s01_e00_v03.json").write_text("{ this would fail loudly if training opened it")
+    return dst
+
+
+def run_train(args: list[str], nproc: int = 1) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "training.train"] if nproc == 1 else \
+        [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "-m", "training.train"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(cmd + args, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+
+
+def common(data: Path, out: Path, steps: int) -> list[str]:
+    return ["--nwucla", str(data), "--out", str(out), "--steps", str(steps), "--batch", "8",
+            "--ckpt-every", "2", "--eval-every", "100", "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def trained(small_nwucla, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    r = run_train(common(small_nwucla, out, 4))
+    assert r.returncode == 0, r.stderr[-2000:]
+    return out
+
+
+def test_training_resumes_after_being_killed(small_nwucla, tmp_path):
+    import signal
+    import time
+    args = common(small_nwucla, tmp_path, 300)
+    proc = subprocess.Popen([sys.executable, "-m", "training.train"] + args, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    ckpt = tmp_path / "checkpoint.pt"
+    deadline = time.time() + 120
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = torch.load(ckpt, weights_only=False)["step"]
+    assert 0 < killed_at < 300 and not (tmp_path / "model.pt").exists()
+    r = run_train(args + ["--resume"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f"resumed from {ckpt} at step" in r.stderr
+    assert torch.load(ckpt, weights_only=False)["step"] == 300 and (tmp_path / "model.pt").exists()
+
+
+def test_two_process_ddp_on_cpu(small_nwucla, tmp_path):
+    r = run_train(common(small_nwucla, tmp_path, 3), nproc=2)
+    assert r.returncode == 0, r.stderr[-3000:]
+    result = json.loads((tmp_path / "train.json").read_text())
+    assert result["world_size"] == 2 and result["steps"] == 3
+
+
+def test_exported_file_embeds_and_aligns_like_the_trained_encoder(trained, tmp_path):
+    path = tmp_path / "enc.pt"
+    meta = export(trained / "model.pt", path, metrics={"note": "test"})
+    rt = load_encoder(path, device="cpu")
+    assert rt.meta["train_views"] == [1, 2] and rt.meta["joint_layout"] == meta["joint_layout"]
+    x = np.random.default_rng(0).normal(size=(3, rt.window, NUM_JOINTS, 3)).astype(np.float32)
+    e = rt.embed(x)
+    assert e.shape == (3, rt.dim) and np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5)
+    assert rt.align(x).shape == x.shape
+    with pytest.raises(ValueError, match="takes windows"):
+        rt.embed(x[:, :5])
+
+
+def test_wrong_files_are_refused_with_a_clear_error(tmp_path, trained):
+    with pytest.raises(EncoderFileError, match="not found"):
+        load_encoder(tmp_path / "missing.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_text("not a model")
+    with pytest.raises(EncoderFileError, match="not a TorchScript"):
+        load_encoder(junk)
+    plain = tmp_path / "plain.pt"
+    torch.jit.save(torch.jit.script(torch.nn.Linear(3, 2)), str(plain))
+    with pytest.raises(EncoderFileError, match="no FoCoViL encoder metadata"):
+        load_encoder(plain)
+    # Right metadata, wrong shape: a file claiming a 64-d embedding for a 256-d model.
+    good = tmp_path / "good.pt"
+    export(trained / "model.pt", good)
+    lying = tmp_path / "lying.pt"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(lying, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.endswith("extra/metadata.json"):
+                meta = json.loads(data)
+                meta["embedding_dim"] = 64
+                data = json.dumps(meta).encode()
+            zout.writestr(item, data)
+    with pytest.raises(EncoderFileError, match="embedding size 64"):
+        load_encoder(lying)

@@ -1,0 +1,51 @@
+"""Coarse view alignment, in TorchScript-able torch so it ships inside the exported encoder.
+
+For a window ``x`` of canonical skeletons ``[B, T, J, 3]`` (y up):
+
+1. translate: ``x <- x - p``, ``p`` = mean pelvis over the first ``k`` frames (``k = 0``: all frames);
+2. rotate about the vertical: with ``a = mean_t[(l_sho - r_sho) + (l_hip - r_hip)]`` over the same
+   frames, ``(a_x, a_z) / ||(a_x, a_z)||``, apply ``R_y`` with ``cos = -a_x, sin = -a_z`` so the
+   body's left-to-right axis points along ``-x``: everyone faces the camera (``-z``);
+3. scale: ``x <- x / mean_t ||neck - pelvis||`` (torso length = 1), which removes body size
+   (adults and children) and sensor distance errors.
+
+Only proper rotations are used, so a mirror image stays a mirror image (left-hand actions do not
+become right-hand actions). The result is exactly invariant to any rotation about the vertical and
+any translation of the input, which is what lets a prototype recorded from one camera match the
+same action seen from another.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from realtime.skeleton import J
+
+
+class ViewAlign(nn.Module):
+    def __init__(self, ref_frames: int = 0, enabled: bool = True):
+        super().__init__()
+        self.ref_frames = ref_frames
+        self.enabled = enabled
+        self.pelvis, self.neck = J["pelvis"], J["neck"]
+        self.l_sho, self.r_sho = J["left_shoulder"], J["right_shoulder"]
+        self.l_hip, self.r_hip = J["left_hip"], J["right_hip"]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p, n = self.pelvis, self.neck
+        if not self.enabled:
+            return x - x[:, :1, p:p + 1, :]
+        ref = x[:, : self.ref_frames] if self.ref_frames > 0 else x
+        origin = ref[:, :, p, :].mean(dim=1)                                       # [B, 3]
+        across = ((ref[:, :, self.l_sho] - ref[:, :, self.r_sho]) + (ref[:, :, self.l_hip] - ref[:, :, self.r_hip])).mean(dim=1)
+        ax, az = across[:, 0], across[:, 2]
+        norm = torch.sqrt(ax * ax + az * az).clamp_min(1e-6)
+        c, s = -ax / norm, -az / norm                                               # [B]
+        zero, one = torch.zeros_like(c), torch.ones_like(c)
+        rot = torch.stack([torch.stack([c, zero, s], -1),
+                           torch.stack([zero, one, zero], -1),
+                           torch.stack([-s, zero, c], -1)], dim=1)                 # [B, 3, 3]
+        centred = x - origin[:, None, None, :]
+        out = torch.einsum("bij,btkj->btki", rot, centred)
+        torso = torch.linalg.vector_norm(x[:, :, n] - x[:, :, p], dim=-1).mean(dim=1).clamp_min(1e-3)
+        return out / torso[:, None, None, None]

@@ -1,0 +1,46 @@
+"""Augmentations that keep view invariance honest.
+
+Rotation about the vertical is undone exactly by the alignment, so what the encoder must learn to
+ignore comes from the rest: camera pitch/roll (small tilts the yaw-only alignment cannot remove),
+body proportions (per-axis scale), sensor noise (jitter), and timing (temporal crop = speed change).
+Nothing mirrors: a left-hand action must stay a left-hand action.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def random_rotation(b: int, max_yaw: float = math.pi, max_tilt: float = math.radians(15),
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """``[B, 3, 3]`` rotations: any yaw about y, and pitch/roll up to ``max_tilt``."""
+    def u(lo: float, hi: float) -> torch.Tensor:
+        return torch.rand(b, generator=generator) * (hi - lo) + lo
+    yaw, pitch, roll = u(-max_yaw, max_yaw), u(-max_tilt, max_tilt), u(-max_tilt, max_tilt)
+    cy, sy, cp, sp, cr, sr = yaw.cos(), yaw.sin(), pitch.cos(), pitch.sin(), roll.cos(), roll.sin()
+    o, z = torch.ones(b), torch.zeros(b)
+    ry = torch.stack([cy, z, sy, z, o, z, -sy, z, cy], 1).view(b, 3, 3)
+    rx = torch.stack([o, z, z, z, cp, -sp, z, sp, cp], 1).view(b, 3, 3)
+    rz = torch.stack([cr, -sr, z, sr, cr, z, z, z, o], 1).view(b, 3, 3)
+    return ry @ rx @ rz
+
+
+def spatial(x: torch.Tensor, max_tilt: float = math.radians(15), scale: tuple[float, float] = (0.85, 1.15),
+            jitter: float = 0.01, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Rotate, scale per axis and jitter a batch of canonical windows ``[B, T, J, 3]``."""
+    b = x.shape[0]
+    rot = random_rotation(b, max_tilt=max_tilt, generator=generator)
+    s = torch.rand(b, 1, 1, 3, generator=generator) * (scale[1] - scale[0]) + scale[0]
+    centre = x[:, :1, :1, :]
+    out = torch.einsum("bij,btkj->btki", rot, x - centre) * s + centre
+    if jitter > 0:
+        out = out + torch.randn(out.shape, generator=generator) * jitter
+    return out
+
+
+def random_span(b: int, min_frac: float, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fractional (start, end) of a temporal crop keeping at least ``min_frac`` of the clip."""
+    frac = torch.rand(b, generator=generator) * (1 - min_frac) + min_frac
+    start = torch.rand(b, generator=generator) * (1 - frac)
+    return start, start + frac

@@ -1,0 +1,71 @@
+"""Training settings: one dataclass, filled from defaults, an optional JSON file, then flags."""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+DEFAULT_NWUCLA = "../shared/data/nw-ucla/all_sqe"
+DEFAULT_KG = "../shared/data/kinder-gator/kinder_gator.npz"
+
+
+@dataclass
+class TrainConfig:
+    out: str = "runs/focovil"
+    protocol: str = "cross-view"          # cross-view | val | all   (which NW-UCLA views may train)
+    nwucla: str = DEFAULT_NWUCLA
+    kinder_gator: str = ""                # path to kinder_gator.npz to add its clips (unlabelled use)
+    exclude_labels: str = ""              # NW-UCLA class ids (0-based, comma list) kept out of training
+    exclude_motions: str = ""             # Kinder-Gator motion names (comma list) kept out of training
+    arch: str = "tcn"                     # tcn | gru
+    width: int = 64
+    dim: int = 256
+    proj_dim: int = 128
+    dropout: float = 0.1
+    align: bool = True
+    align_frames: int = 0                 # 0 = whole window
+    multiview: bool = True                # False: positives are two augmentations of one clip
+    window: int = 32                      # frames per window (the encoder's T)
+    fps: float = 15.0                     # the encoder's frame rate (NW-UCLA, estimated)
+    min_crop: float = 0.7
+    max_tilt_deg: float = 15.0
+    jitter: float = 0.01
+    tau: float = 0.1
+    gamma: float = 1.0
+    beta: float = 0.0
+    batch: int = 128                      # performances per step (2 windows each)
+    steps: int = 1500
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    eval_every: int = 250
+    ckpt_every: int = 250
+    threads: int = 0                      # torch CPU threads; 0 = torch's default
+
+
+def parse(argv: list[str] | None = None, description: str = "") -> TrainConfig:
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--config", help="JSON file of settings (flags override it)")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if present")
+    for f in fields(TrainConfig):
+        kw = {"type": (lambda s: s.lower() in ("1", "true", "yes")) if f.type in (bool, "bool") else
+              {"int": int, "float": float, "str": str}.get(str(f.type), str)}
+        ap.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=None, **kw)
+    args = ap.parse_args(argv)
+    cfg = TrainConfig()
+    if args.config:
+        for k, v in json.loads(Path(args.config).read_text()).items():
+            if not hasattr(cfg, k):
+                raise SystemExit(f"{args.config}: unknown setting {k!r}")
+            setattr(cfg, k, v)
+    for f in fields(TrainConfig):
+        v = getattr(args, f.name)
+        if v is not None:
+            setattr(cfg, f.name, v)
+    cfg.resume = args.resume  # type: ignore[attr-defined]
+    return cfg
+
+
+def to_dict(cfg: TrainConfig) -> dict:
+    return asdict(cfg)

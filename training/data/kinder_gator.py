@@ -1,0 +1,57 @@
+"""Kinder-Gator (Aloba et al. 2018): 1159 single-view Kinect v1 clips of 58 motions, as canonical clips.
+
+Clips are resampled by their timestamps to ``fps`` so they move at the same speed as NW-UCLA
+(about 15 fps, estimated from walking speed) and as the live app's windows.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from realtime.skeleton import from_kinect_v1
+from training.data.clips import Clip, too_short
+from training.data.nwucla import DatasetError
+
+log = logging.getLogger(__name__)
+
+
+def _resample_by_time(xyz: np.ndarray, t_ms: np.ndarray, fps: float) -> np.ndarray:
+    t = (t_ms - t_ms[0]) / 1000.0
+    grid = np.arange(0.0, t[-1] + 1e-9, 1.0 / fps)
+    flat = xyz.reshape(len(xyz), -1)
+    out = np.stack([np.interp(grid, t, flat[:, k]) for k in range(flat.shape[1])], axis=1)
+    return out.reshape(len(grid), *xyz.shape[1:]).astype(np.float32)
+
+
+def load_kinder_gator(path: str | Path, fps: float = 15.0, motions: set[str] | None = None,
+                      exclude_motions: set[str] | None = None) -> list[Clip]:
+    """Clips of ``kinder_gator.npz``; ``motions``/``exclude_motions`` select by motion name."""
+    try:
+        z = np.load(path, allow_pickle=True)
+        xyz, t_ms, offsets = z["xyz"], z["t_ms"], z["offsets"]
+        motion, participant = z["motion"], z["participant"]
+    except (OSError, ValueError, KeyError) as e:
+        raise DatasetError(f"{path}: cannot read Kinder-Gator arrays ({e})") from e
+    names = sorted(set(motion.tolist()))
+    clips = []
+    for k in range(len(offsets) - 1):
+        m = str(motion[k])
+        if (motions is not None and m not in motions) or (exclude_motions and m in exclude_motions):
+            continue
+        a, b = int(offsets[k]), int(offsets[k + 1])
+        name = f"kg_{int(participant[k])}_{m}"
+        if too_short(name, b - a):
+            continue
+        seq = _resample_by_time(from_kinect_v1(xyz[a:b]), t_ms[a:b].astype(np.float64), fps)
+        if too_short(name, len(seq)):
+            continue
+        clips.append(Clip(name=name, skeleton=seq, label=names.index(m), label_name=m, view=0,
+                          subject=int(participant[k]), instance=f"kg:{k}", source="kinder-gator"))
+    log.info("Kinder-Gator: %d clips", len(clips))
+    return clips
+
+
+def motion_names(path: str | Path) -> list[str]:
+    return sorted(set(np.load(path, allow_pickle=True)["motion"].tolist()))

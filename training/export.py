@@ -1,0 +1,110 @@
+"""Export a trained encoder as one TorchScript file (contract 2): ``python -m training.export``.
+
+The file holds alignment + encoder (no projection head): raw canonical windows ``[B, T, J, 3]`` in,
+L2-normalised embeddings ``[B, D]`` out, plus a scripted ``align`` method so the app can show the
+skeleton exactly as the encoder sees it. Metadata travels in ``_extra_files['metadata.json']``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from realtime.skeleton import JOINTS, LAYOUT_NAME, NUM_JOINTS
+from training.model import Encoder
+
+FORMAT = "focovil-encoder/1"
+
+
+class Exported(nn.Module):
+    def __init__(self, encoder: Encoder):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    @torch.jit.export
+    def align(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder.align(x)
+
+
+def code_version() -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=5, cwd=Path(__file__).resolve().parent)
+        return (rev.stdout.strip() or "unknown") + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def load_trained(path: str | Path) -> tuple[Encoder, dict]:
+    """The encoder and config of a ``training.train`` output (``model.pt``)."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = state["config"]
+    enc = Encoder(arch=cfg["arch"], width=cfg["width"], dim=cfg["dim"], align=cfg["align"],
+                  align_frames=cfg["align_frames"], dropout=cfg["dropout"])
+    enc.load_state_dict({k[len("encoder."):]: v for k, v in state["model"].items() if k.startswith("encoder.")})
+    return enc.eval(), state
+
+
+def metadata(cfg: dict, train: dict, metrics: dict | None = None) -> dict:
+    views = [1, 2, 3] if cfg["protocol"] == "all" else [1, 2]
+    data = ["NW-UCLA v01 + v02 of subjects 1-5" if cfg["protocol"] == "val" else f"NW-UCLA views {views}"]
+    if cfg.get("kinder_gator"):
+        data.append("Kinder-Gator (all 1159 clips, labels unused)" if not cfg.get("exclude_motions")
+                    else f"Kinder-Gator without motions {cfg['exclude_motions']}")
+    return {
+        "format": FORMAT, "joint_layout": LAYOUT_NAME, "joints": list(JOINTS), "num_joints": NUM_JOINTS,
+        "window": cfg["window"], "fps": cfg["fps"], "embedding_dim": cfg["dim"], "arch": cfg["arch"],
+        "training_data": data, "protocol": cfg["protocol"], "train_views": views,
+        "excluded_labels": cfg.get("exclude_labels", ""), "config": cfg,
+        "train_seconds": round(train.get("train_seconds", 0.0), 1), "train_device": train.get("device", "cpu"),
+        "metrics": metrics or {}, "code_version": code_version(), "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def export(model_pt: str | Path, out: str | Path, metrics: dict | None = None) -> dict:
+    enc, state = load_trained(model_pt)
+    meta = metadata(state["config"], state.get("train", {}), metrics)
+    scripted = torch.jit.script(Exported(enc))
+    x = torch.randn(2, meta["window"], NUM_JOINTS, 3)
+    with torch.no_grad():
+        ref, got = enc(x), scripted(x)
+    if not torch.allclose(ref, got, atol=1e-5):
+        raise RuntimeError("scripted encoder disagrees with the trained one")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    torch.jit.save(scripted, str(tmp), _extra_files={"metadata.json": json.dumps(meta, indent=1)})
+    tmp.replace(out)
+    return meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run", required=True, help="training output folder (with model.pt) or a model.pt file")
+    ap.add_argument("--out", required=True, help="TorchScript file to write, e.g. weights/focovil_app.pt")
+    ap.add_argument("--metrics", help="JSON file of measured metrics to embed in the metadata")
+    a = ap.parse_args(argv)
+    src = Path(a.run) / "model.pt" if Path(a.run).is_dir() else Path(a.run)
+    if not src.exists():
+        print(f"error: {src} not found (train first: python -m training.train --out ...)", file=sys.stderr)
+        return 2
+    metrics = json.loads(Path(a.metrics).read_text()) if a.metrics else None
+    meta = export(src, a.out, metrics)
+    print(json.dumps({"out": a.out, "embedding_dim": meta["embedding_dim"], "window": meta["window"],
+                      "training_data": meta["training_data"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

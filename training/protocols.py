@@ -1,0 +1,102 @@
+"""Measurements on frozen embeddings, shared by ``evaluate`` (encoder files) and the baselines.
+
+Every function takes ``embed_fn``: canonical windows ``[N, T, J, 3]`` -> embeddings ``[N, D]``, so the
+encoder and the two baselines (raw joints, view-aligned raw joints) go through the same code.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+
+from training.align import ViewAlign
+from training.data import ClipBank
+from training.data.clips import Clip
+from training.metrics import accuracy, confusion, knn1, linear_probe, per_class
+
+EmbedFn = Callable[[np.ndarray], np.ndarray]
+
+# Held out of training for the novel-motion protocols (labels only make the split).
+NOVEL_NWUCLA_LABELS = (5, 6, 7, 8, 9)   # stand up, donning, doffing, throw, carry
+NOVEL_KG_MOTIONS = (
+    "Wave-your-hand", "Wave-your-other-hand", "Punch", "Draw-a-circle", "Draw-the-letter-X",
+    "Signal-someone-to-stop", "Signal-someone-to-come-here",
+    "Swipe-across-an-imaginary-screen-in-front-of-you-from-left-to-right",
+    "Swipe-across-an-imaginary-screen-in-front-of-you-from-right-to-left",
+    "Do-two-jumping-jacks", "Make-the-letter-Y", "Touch-your-toes", "Kick-a-ball", "Fly-like-a-bird",
+    "Push-an-imaginary-button-in-front-of-you", "Raise-your-hand",
+)
+
+
+def raw_joints(windows: np.ndarray) -> np.ndarray:
+    """Baseline: joints centred on the window's mean pelvis, flattened (no rotation, no scale)."""
+    x = np.asarray(windows, dtype=np.float32)
+    return (x - x[:, :, :1].mean(axis=1, keepdims=True)).reshape(len(x), -1)
+
+
+_ALIGN = ViewAlign(ref_frames=0)
+
+
+def aligned_joints(windows: np.ndarray) -> np.ndarray:
+    """Baseline: the same coarse view alignment the encoder uses, then flattened joints."""
+    with torch.no_grad():
+        return _ALIGN(torch.as_tensor(np.asarray(windows, dtype=np.float32))).reshape(len(windows), -1).numpy()
+
+
+def windows_of(clips: list[Clip], length: int) -> np.ndarray:
+    return ClipBank(clips).full(length).numpy()
+
+
+def labels_of(clips: list[Clip]) -> np.ndarray:
+    return np.array([c.label for c in clips])
+
+
+def gallery_query(embed_fn: EmbedFn, gallery: list[Clip], query: list[Clip], length: int,
+                  class_names: list[str], linear: bool = True) -> dict:
+    """kNN-1 and linear probe trained on the gallery, tested on the queries."""
+    eg, eq = embed_fn(windows_of(gallery, length)), embed_fn(windows_of(query, length))
+    yg, yq = labels_of(gallery), labels_of(query)
+    pk = knn1(eg, yg, eq)
+    out = {"knn1": accuracy(pk, yq), "knn1_per_class": per_class(pk, yq, class_names),
+           "n_gallery": len(gallery), "n_query": len(query)}
+    if linear:
+        pl = linear_probe(eg, yg, eq)
+        out.update(linear=accuracy(pl, yq), linear_per_class=per_class(pl, yq, class_names),
+                   confusion_linear=confusion(pl, yq, len(class_names)).tolist(),
+                   confusion_knn1=confusion(pk, yq, len(class_names)).tolist())
+    return out
+
+
+def one_shot(embed_fn: EmbedFn, support_pool: list[Clip], query: list[Clip], length: int,
+             trials: int = 50, seed: int = 0, exclude_same_subject: bool = False) -> dict:
+    """Record once, recognise: one random prototype per class from ``support_pool``, nearest wins.
+
+    Averaged over ``trials`` draws. With ``exclude_same_subject`` a query is never scored against a
+    draw whose prototype comes from the query's own person for that class (across-people test).
+    """
+    es, eq = embed_fn(windows_of(support_pool, length)), embed_fn(windows_of(query, length))
+    ys, yq = labels_of(support_pool), labels_of(query)
+    subj_s, subj_q = np.array([c.subject for c in support_pool]), np.array([c.subject for c in query])
+    classes = sorted(set(yq.tolist()))
+    rng = np.random.default_rng(seed)
+    accs = []
+    for _ in range(trials):
+        pick = np.array([rng.choice(np.flatnonzero(ys == k)) for k in classes])
+        pred = knn1(es[pick], ys[pick], eq)
+        keep = np.ones(len(yq), bool)
+        if exclude_same_subject:
+            keep = subj_q != subj_s[pick][np.searchsorted(classes, yq)]
+        accs.append(float(np.mean(pred[keep] == yq[keep])))
+    return {"one_shot": float(np.mean(accs)), "one_shot_std": float(np.std(accs)), "trials": trials,
+            "n_classes": len(classes), "n_query": len(query)}
+
+
+def leave_one_subject_out_knn1(embed_fn: EmbedFn, clips: list[Clip], length: int) -> float:
+    """kNN-1 where a query's own person is never in the gallery (across people)."""
+    e, y = embed_fn(windows_of(clips, length)), labels_of(clips)
+    s = np.array([c.subject for c in clips])
+    from training.metrics import l2n
+    sim = l2n(e) @ l2n(e).T
+    sim[s[:, None] == s[None, :]] = -np.inf
+    return accuracy(y[sim.argmax(axis=1)], y)

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Rebuild ``pose_landmarker_full.task`` (the offline MediaPipe Tasks pose bundle) from PyPI.
+
+Why: mediapipe 1.2.x ships no model files and normally downloads them at run time; we ship our own
+bundle so a fresh clone works offline, and this script shows (and re-does) exactly how it was made:
+
+1. ``pip download --no-deps mediapipe==0.10.21`` (cp311 manylinux wheel) and take the Apache-2.0
+   BlazePose models ``mediapipe/modules/pose_detection/pose_detection.tflite`` and
+   ``mediapipe/modules/pose_landmark/pose_landmark_full.tflite`` out of it;
+2. in a temporary venv with mediapipe 0.10.21 installed (its ``metadata_writers`` do not import in
+   1.2.x), write the metadata the Tasks API needs with ``MetadataWriter``: image-input normalisation
+   (mean 127.5 / std 127.5 for the detector, mean 0 / std 255 for the landmark model) and one
+   feature output per output tensor (2 and 5);
+3. zip both (stored, uncompressed) as ``pose_detector.tflite`` + ``pose_landmarks_detector.tflite``.
+
+With the default ``--zip-date`` the result is byte-identical to the shipped file (sha256 below).
+Needs Python 3.11 (for the cp311 wheel; pick it with ``--python``), PyPI access and about 1 GB of
+temporary disk for the venv. Usage: ``python weights/build_pose_bundle.py --out /tmp/pose.task``.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+MEDIAPIPE_VERSION = "0.10.21"
+EXPECTED_SHA256 = "81cafec6f30c88146904163fa366ad3911e6883d52f14b3acb3bf6a9b1cd267e"
+# Entry timestamp of the shipped bundle; zip headers store it, so it is part of the sha256.
+SHIPPED_ZIP_DATE = "2026-11-25T00:06:56"
+# bundle name -> (path inside the wheel, normalisation mean, std, number of output tensors)
+MODELS = {
+    "pose_detector.tflite": ("mediapipe/modules/pose_detection/pose_detection.tflite", 127.5, 127.5, 2),
+    "pose_landmarks_detector.tflite": ("mediapipe/modules/pose_landmark/pose_landmark_full.tflite", 0.0, 255.0, 5),
+}
+
+# Runs inside the temporary venv (mediapipe 0.10.21): argv = src, dst, name, mean, std, n_outputs.
+_WRITER = """
+import sys
+from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer as mw
+src, dst, name, mean, std, n_out = sys.argv[1:]
+writer = mw.MetadataWriter.create(bytearray(open(src, "rb").read()))
+writer.add_general_info("task2_" + name, "pose").add_image_input([float(mean)], [float(std)])
+for i in range(int(n_out)):
+    writer.add_feature_output(name=f"out{i}")
+model, _ = writer.populate()
+open(dst, "wb").write(model)
+"""
+
+
+def _run(cmd: list[str]) -> None:
+    print("+", " ".join("<metadata writer script>" if "\n" in c else c for c in cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def _download_wheel(python: str, dest: Path) -> Path:
+    _run([python, "-m", "pip", "download", "--no-deps", f"mediapipe=={MEDIAPIPE_VERSION}",
+          "--only-binary=:all:", "--implementation", "cp", "--python-version", "3.11", "--abi", "cp311",
+          "--platform", "manylinux_2_28_x86_64", "-d", str(dest)])
+    wheels = sorted(dest.glob(f"mediapipe-{MEDIAPIPE_VERSION}-cp311-cp311-manylinux*.whl"))
+    if not wheels:
+        raise SystemExit(f"no mediapipe {MEDIAPIPE_VERSION} cp311 manylinux wheel in {dest}")
+    return wheels[0]
+
+
+def build(out: Path, python: str, work: Path, wheel: Path | None, zip_date: dt.datetime) -> str:
+    wheel = wheel or _download_wheel(python, work)
+    venv = work / "venv"
+    _run([python, "-m", "venv", str(venv)])
+    vpy = str(venv / "bin" / "python")
+    _run([vpy, "-m", "pip", "install", "--quiet", str(wheel)])
+
+    with zipfile.ZipFile(wheel) as whl:
+        for name, (inner, *_rest) in MODELS.items():
+            (work / f"legacy_{name}").write_bytes(whl.read(inner))
+    for name, (_inner, mean, std, n_out) in MODELS.items():
+        _run([vpy, "-c", _WRITER, str(work / f"legacy_{name}"), str(work / name), name,
+              str(mean), str(std), str(n_out)])
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name in MODELS:
+            info = zipfile.ZipInfo(name, date_time=zip_date.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_STORED
+            info.external_attr = 0o100644 << 16  # regular file, rw-r--r--
+            zf.writestr(info, (work / name).read_bytes())
+    return hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=Path("pose_landmarker_full.task"),
+                    help="bundle to write (default: ./pose_landmarker_full.task)")
+    ap.add_argument("--python", default=sys.executable,
+                    help="Python 3.11 interpreter for pip and the temporary venv (default: this one)")
+    ap.add_argument("--wheel", type=Path, default=None,
+                    help=f"use this mediapipe-{MEDIAPIPE_VERSION}-cp311 wheel instead of downloading it")
+    ap.add_argument("--work-dir", type=Path, default=None,
+                    help="keep the venv and intermediate files here (default: a temporary folder)")
+    ap.add_argument("--zip-date", default=SHIPPED_ZIP_DATE,
+                    help=f"timestamp stored in the zip entries (default {SHIPPED_ZIP_DATE}, as shipped)")
+    args = ap.parse_args(argv)
+
+    ver = subprocess.run([args.python, "-c", "import sys; print(sys.version_info[:2] == (3, 11))"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    if ver != "True":
+        ap.error(f"{args.python} is not Python 3.11; the cp311 wheel needs it (use --python)")
+    zip_date = dt.datetime.fromisoformat(args.zip_date)
+
+    if args.work_dir:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        sha = build(args.out, args.python, args.work_dir.resolve(), args.wheel, zip_date)
+    else:
+        with tempfile.TemporaryDirectory(prefix="pose_bundle_") as tmp:
+            sha = build(args.out, args.python, Path(tmp), args.wheel, zip_date)
+
+    print(f"wrote {args.out}")
+    print(f"sha256 {sha}")
+    if sha == EXPECTED_SHA256:
+        print("matches the shipped weights/pose_landmarker_full.task")
+    else:
+        print(f"differs from the shipped bundle ({EXPECTED_SHA256}); expected if --zip-date was changed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
