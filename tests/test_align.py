@@ -49,3 +49,18 @@ def test_mirrored_sequence_does_not_pass_as_the_same(real_seq):
 def test_scale_is_normalised(real_seq):
     align = ViewAlign()
     assert torch.allclose(align(real_seq), align(real_seq * 0.6), atol=1e-4)
+
+
+def test_levelling_also_removes_camera_pitch_and_roll(real_seq):
+    from training.augment import random_rotation
+    align = ViewAlign(level=True)
+    rot = random_rotation(1, max_tilt=math.radians(30), generator=torch.Generator().manual_seed(0))[0]
+    assert torch.allclose(align(real_seq), align(real_seq @ rot.T), atol=1e-4)
+    assert not torch.allclose(ViewAlign()(real_seq), ViewAlign()(real_seq @ rot.T), atol=1e-2)
+
+
+def test_training_yaw_jitter_is_off_in_eval_mode(real_seq):
+    align = ViewAlign(yaw_jitter=1.0)
+    assert not torch.allclose(align(real_seq), align(real_seq))
+    align.eval()
+    assert torch.equal(align(real_seq), align(real_seq))

@@ -9,6 +9,11 @@ For a window ``x`` of canonical skeletons ``[B, T, J, 3]`` (y up):
 3. scale: ``x <- x / mean_t ||neck - pelvis||`` (torso length = 1), which removes body size
    (adults and children) and sensor distance errors.
 
+The facing estimate is coarse: on NW-UCLA the same performance seen by two Kinects gives body yaws
+that disagree by a median 18-48 degrees from the cameras' true offset (Kinect v1 fits a
+near-frontal skeleton whatever the view). Training therefore adds a random yaw of up to
+``yaw_jitter`` after alignment (training mode only), so the encoder learns to absorb that error.
+
 Only proper rotations are used, so a mirror image stays a mirror image (left-hand actions do not
 become right-hand actions). The result is exactly invariant to any rotation about the vertical and
 any translation of the input, which is what lets a prototype recorded from one camera match the
@@ -23,10 +28,12 @@ from realtime.skeleton import J
 
 
 class ViewAlign(nn.Module):
-    def __init__(self, ref_frames: int = 0, enabled: bool = True):
+    def __init__(self, ref_frames: int = 0, enabled: bool = True, level: bool = False, yaw_jitter: float = 0.0):
         super().__init__()
         self.ref_frames = ref_frames
         self.enabled = enabled
+        self.level = level
+        self.yaw_jitter = yaw_jitter     # radians; training only: the facing estimate is noisy
         self.pelvis, self.neck = J["pelvis"], J["neck"]
         self.l_sho, self.r_sho = J["left_shoulder"], J["right_shoulder"]
         self.l_hip, self.r_hip = J["left_hip"], J["right_hip"]
@@ -35,12 +42,17 @@ class ViewAlign(nn.Module):
         p, n = self.pelvis, self.neck
         if not self.enabled:
             return x - x[:, :1, p:p + 1, :]
+        if self.level:
+            x = self._level(x)
         ref = x[:, : self.ref_frames] if self.ref_frames > 0 else x
         origin = ref[:, :, p, :].mean(dim=1)                                       # [B, 3]
         across = ((ref[:, :, self.l_sho] - ref[:, :, self.r_sho]) + (ref[:, :, self.l_hip] - ref[:, :, self.r_hip])).mean(dim=1)
         ax, az = across[:, 0], across[:, 2]
         norm = torch.sqrt(ax * ax + az * az).clamp_min(1e-6)
         c, s = -ax / norm, -az / norm                                               # [B]
+        if self.training and self.yaw_jitter > 0:
+            d = (torch.rand_like(c) * 2 - 1) * self.yaw_jitter
+            c, s = c * torch.cos(d) - s * torch.sin(d), s * torch.cos(d) + c * torch.sin(d)
         zero, one = torch.zeros_like(c), torch.ones_like(c)
         rot = torch.stack([torch.stack([c, zero, s], -1),
                            torch.stack([zero, one, zero], -1),
@@ -49,3 +61,17 @@ class ViewAlign(nn.Module):
         out = torch.einsum("bij,btkj->btki", rot, centred)
         torso = torch.linalg.vector_norm(x[:, :, n] - x[:, :, p], dim=-1).mean(dim=1).clamp_min(1e-3)
         return out / torso[:, None, None, None]
+
+    def _level(self, x: torch.Tensor) -> torch.Tensor:
+        """Turn the mean torso direction (pelvis -> neck) onto +y: removes camera pitch and roll."""
+        u = (x[:, :, self.neck] - x[:, :, self.pelvis]).mean(dim=1)
+        u = u / torch.linalg.vector_norm(u, dim=-1, keepdim=True).clamp_min(1e-6)            # [B, 3]
+        ux, uy, uz = u[:, 0], u[:, 1], u[:, 2]
+        # Rodrigues for the rotation taking u to y = (0, 1, 0): v = u x y = (-uz, 0, ux), c = uy.
+        k = 1.0 / (1.0 + uy).clamp_min(1e-6)
+        zero = torch.zeros_like(ux)
+        rot = torch.stack([torch.stack([1 - ux * ux * k, -ux, -ux * uz * k], -1),
+                           torch.stack([ux, uy, uz], -1),
+                           torch.stack([-ux * uz * k, -uz, 1 - uz * uz * k], -1)], dim=1)
+        p = x[:, :, self.pelvis].mean(dim=1)[:, None, None, :]
+        return torch.einsum("bij,btkj->btki", rot, x - p) + p

@@ -27,10 +27,17 @@ def random_rotation(b: int, max_yaw: float = math.pi, max_tilt: float = math.rad
 
 
 def spatial(x: torch.Tensor, max_tilt: float = math.radians(15), scale: tuple[float, float] = (0.85, 1.15),
-            jitter: float = 0.01, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Rotate, scale per axis and jitter a batch of canonical windows ``[B, T, J, 3]``."""
+            jitter: float = 0.01, shear: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Rotate, shear, scale per axis and jitter a batch of canonical windows ``[B, T, J, 3]``.
+
+    Shear (off-diagonal terms uniform in +-``shear``) mimics other body proportions and the
+    perspective errors of depth sensors, the standard skeleton augmentation of CrosSCLR/AimCLR.
+    """
     b = x.shape[0]
     rot = random_rotation(b, max_tilt=max_tilt, generator=generator)
+    if shear > 0:
+        sh = (torch.rand(b, 3, 3, generator=generator) * 2 - 1) * shear
+        rot = rot @ (torch.eye(3) + sh * (1 - torch.eye(3)))
     s = torch.rand(b, 1, 1, 3, generator=generator) * (scale[1] - scale[0]) + scale[0]
     centre = x[:, :1, :1, :]
     out = torch.einsum("bij,btkj->btki", rot, x - centre) * s + centre

@@ -25,12 +25,16 @@ class TrainConfig:
     dropout: float = 0.1
     align: bool = True
     align_frames: int = 0                 # 0 = whole window
+    yaw_jitter_deg: float = 0.0           # training-only random yaw after alignment (facing estimate error)
+    align_level: bool = False             # also turn the mean torso direction upright (camera pitch/roll)
     multiview: bool = True                # False: positives are two augmentations of one clip
+    bones: bool = False                   # add bone vectors (child - parent) to the input features
     window: int = 32                      # frames per window (the encoder's T)
     fps: float = 15.0                     # the encoder's frame rate (NW-UCLA, estimated)
     min_crop: float = 0.7
     max_tilt_deg: float = 15.0
     jitter: float = 0.01
+    shear: float = 0.0
     tau: float = 0.1
     gamma: float = 1.0
     beta: float = 0.0

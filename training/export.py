@@ -51,7 +51,7 @@ def load_trained(path: str | Path) -> tuple[Encoder, dict]:
     state = torch.load(path, map_location="cpu", weights_only=False)
     cfg = state["config"]
     enc = Encoder(arch=cfg["arch"], width=cfg["width"], dim=cfg["dim"], align=cfg["align"],
-                  align_frames=cfg["align_frames"], dropout=cfg["dropout"])
+                  align_frames=cfg["align_frames"], dropout=cfg["dropout"], align_level=cfg.get("align_level", False), bones=cfg.get("bones", False))
     enc.load_state_dict({k[len("encoder."):]: v for k, v in state["model"].items() if k.startswith("encoder.")})
     return enc.eval(), state
 

@@ -15,15 +15,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from realtime.skeleton import NUM_JOINTS
+from realtime.skeleton import BONES, NUM_JOINTS
 from training.align import ViewAlign
 
 
-def _features(x: torch.Tensor) -> torch.Tensor:
-    """``[B, T, J, 3]`` aligned -> ``[B, T, 2*J*3]`` positions and velocities."""
+def _features(x: torch.Tensor, bones: bool = False, parents: torch.Tensor | None = None,
+              children: torch.Tensor | None = None) -> torch.Tensor:
+    """``[B, T, J, 3]`` aligned -> ``[B, T, C]``: positions, velocities (and bone vectors)."""
     b, t = x.shape[0], x.shape[1]
     pos = x.reshape(b, t, -1)
     vel = torch.cat([pos[:, 1:] - pos[:, :-1], torch.zeros_like(pos[:, :1])], dim=1)
+    if bones and parents is not None and children is not None:
+        bone = (x.index_select(2, children) - x.index_select(2, parents)).reshape(b, t, -1)
+        return torch.cat([pos, vel, bone], dim=-1)
     return torch.cat([pos, vel], dim=-1)
 
 
@@ -58,10 +62,14 @@ class Encoder(nn.Module):
     """Raw canonical windows ``[B, T, J, 3]`` -> L2-normalised embeddings ``[B, dim]``."""
 
     def __init__(self, arch: str = "tcn", width: int = 64, dim: int = 256, align: bool = True,
-                 align_frames: int = 0, dropout: float = 0.1):
+                 align_frames: int = 0, dropout: float = 0.1, align_level: bool = False, yaw_jitter: float = 0.0,
+                 bones: bool = False):
         super().__init__()
-        self.align = ViewAlign(ref_frames=align_frames, enabled=align)
-        in_ch = 2 * NUM_JOINTS * 3
+        self.align = ViewAlign(ref_frames=align_frames, enabled=align, level=align_level, yaw_jitter=yaw_jitter)
+        self.bones = bones
+        self.register_buffer("bone_parents", torch.tensor([p for p, _ in BONES]), persistent=False)
+        self.register_buffer("bone_children", torch.tensor([c for _, c in BONES]), persistent=False)
+        in_ch = 2 * NUM_JOINTS * 3 + (len(BONES) * 3 if bones else 0)
         if arch == "tcn":
             self.backbone: nn.Module = TCN(in_ch, width, dim, dropout)
         elif arch == "gru":
@@ -70,7 +78,7 @@ class Encoder(nn.Module):
             raise ValueError(f"unknown encoder family {arch!r} (tcn or gru)")
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.backbone(_features(self.align(x)))
+        return self.backbone(_features(self.align(x), self.bones, self.bone_parents, self.bone_children))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.features(x), dim=1)

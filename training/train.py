@@ -35,7 +35,8 @@ log = logging.getLogger("training.train")
 
 def build_model(cfg: TrainConfig) -> FoCoViL:
     return FoCoViL(proj_dim=cfg.proj_dim, arch=cfg.arch, width=cfg.width, dim=cfg.dim, align=cfg.align,
-                   align_frames=cfg.align_frames, dropout=cfg.dropout)
+                   align_frames=cfg.align_frames, dropout=cfg.dropout, align_level=cfg.align_level,
+                   yaw_jitter=math.radians(cfg.yaw_jitter_deg), bones=cfg.bones)
 
 
 def _ids(s: str) -> set[int]:
@@ -67,7 +68,7 @@ def sample_batch(bank: ClipBank, cfg: TrainConfig, gen: torch.Generator) -> tupl
     def view(idx: list[int]) -> torch.Tensor:
         start, end = augment.random_span(len(idx), cfg.min_crop, gen)
         x = bank.crop(torch.tensor(idx), start, end, cfg.window)
-        return augment.spatial(x, max_tilt=tilt, jitter=cfg.jitter, generator=gen)
+        return augment.spatial(x, max_tilt=tilt, jitter=cfg.jitter, shear=cfg.shear, generator=gen)
     return view(a), view(b)
 
 
