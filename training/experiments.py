@@ -33,6 +33,7 @@ ABLATIONS = {
     "no_multiview_pairs": ["--multiview", "false"],
     "gru_encoder": ["--arch", "gru"],
 }
+HYBRID_WEIGHTS = (0.3, 0.5)
 
 
 def _run(cmd: list[str], log: Path) -> None:
@@ -42,8 +43,12 @@ def _run(cmd: list[str], log: Path) -> None:
         raise RuntimeError(f"{' '.join(cmd)} failed; see {log}")
 
 
-def train_export_eval(out: Path, flags: list[str], protocols: list[str], seed: int) -> dict:
-    """Train (unless done), export, evaluate; returns {protocol: summary}."""
+def train_export_eval(out: Path, flags: list[str], protocols: list[str], seed: int,
+                      exports: dict[str, list[str]] | None = None) -> dict:
+    """Train (unless done), export each way in ``exports``, evaluate; returns {protocol: {method: metrics}}.
+
+    The baselines appear once; each export's encoder row is named after the export.
+    """
     res_file = out / "results.json"
     if res_file.exists():
         return json.loads(res_file.read_text())
@@ -52,13 +57,18 @@ def train_export_eval(out: Path, flags: list[str], protocols: list[str], seed: i
     if not (out / "model.pt").exists():
         _run([py, "-m", "training.train", "--config", str(RECIPE / "protocol.json"), "--out", str(out),
               "--seed", str(seed), "--threads", "1", "--resume", *flags], out / "train.log")
-    _run([py, "-m", "training.export", "--run", str(out), "--out", str(out / "encoder.pt")], out / "export.log")
-    results = {}
-    for p in protocols:
-        _run([py, "-m", "training.evaluate", "--weights", str(out / "encoder.pt"), "--protocol", p,
-              "--json", str(out / f"eval_{p}.json"), "--device", "cpu"], out / f"eval_{p}.log")
-        rep = json.loads((out / f"eval_{p}.json").read_text())
-        results[p] = {m: {k: r[k] for k in ("knn1", "linear", "one_shot") if k in r} for m, r in rep["results"].items()}
+    results: dict = {}
+    for name, extra in (exports or {"encoder": []}).items():
+        weights = out / f"{name}.pt"
+        _run([py, "-m", "training.export", "--run", str(out), "--out", str(weights), *extra], out / f"export_{name}.log")
+        for p in protocols:
+            rep_file = out / f"eval_{p}_{name}.json"
+            _run([py, "-m", "training.evaluate", "--weights", str(weights), "--protocol", p,
+                  "--json", str(rep_file), "--device", "cpu"], out / f"eval_{p}_{name}.log")
+            rep = json.loads(rep_file.read_text())
+            for m, r in rep["results"].items():
+                results.setdefault(p, {})[name if m == "encoder" else m] = {
+                    k: r[k] for k in ("knn1", "linear", "one_shot") if k in r}
     res_file.write_text(json.dumps(results, indent=1))
     return results
 
@@ -77,7 +87,7 @@ def aggregate(runs: dict[str, list[dict]]) -> dict:
 
 
 def markdown(table: dict, proto: str, methods: tuple[str, ...] = ("encoder",)) -> str:
-    rows = ["| variant | method | " + " | ".join(m for m in ("kNN-1", "linear", "one-shot")) + " |",
+    rows = ["| variant | method | kNN-1 | linear | one-shot |",
             "|---|---|---|---|---|"]
     for variant, protos in table.items():
         for method in methods:
@@ -101,21 +111,23 @@ def main(argv: list[str] | None = None) -> int:
     if a.experiment == "ablation":
         variants = {k: v for k, v in ABLATIONS.items() if not a.variants or k in a.variants}
         protocols = ["cross-view"]
+        exports = {"encoder": []}
     else:
         variants = {"app_recipe_heldout": ["--kinder-gator", DEFAULT_KG,
                                            "--exclude-labels", ",".join(map(str, NOVEL_NWUCLA_LABELS)),
                                            "--exclude-motions", ",".join(NOVEL_KG_MOTIONS)]}
         protocols = ["novel-nwucla", "novel-kg"]
+        exports = {"encoder": [], **{f"hybrid_w{w}": ["--hybrid-weight", str(w)] for w in HYBRID_WEIGHTS}}
     jobs = [(v, s) for v in variants for s in a.seeds]
     runs: dict[str, list[dict]] = {v: [] for v in variants}
     with ThreadPoolExecutor(a.jobs) as pool, tqdm(total=len(jobs), desc=a.experiment) as bar:
-        futures = {(v, s): pool.submit(train_export_eval, out / f"{v}_s{s}", variants[v], protocols, s) for v, s in jobs}
+        futures = {(v, s): pool.submit(train_export_eval, out / f"{v}_s{s}", variants[v], protocols, s, exports) for v, s in jobs}
         for (v, s), f in futures.items():
             runs[v].append(f.result())
             bar.update(1)
     table = aggregate(runs)
     (out / f"{a.experiment}.json").write_text(json.dumps(table, indent=1))
-    methods = ("encoder", "aligned_joints", "raw_joints")
+    methods = tuple(exports) + ("aligned_joints", "raw_joints")
     md = "\n\n".join(f"### {p}\n\n" + markdown(table, p, methods if a.experiment == "novel" else ("encoder",)) for p in protocols)
     (out / f"{a.experiment}.md").write_text(md + "\n")
     print(md)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from realtime.skeleton import JOINTS, LAYOUT_NAME, NUM_JOINTS
@@ -23,12 +25,30 @@ FORMAT = "focovil-encoder/1"
 
 
 class Exported(nn.Module):
-    def __init__(self, encoder: Encoder):
+    """Encoder embedding, optionally joined with a PCA of the aligned joints (the *hybrid*).
+
+    Hybrid: ``e = [sqrt(1 - w) * f(x), sqrt(w) * normalize(P^T (vec(align(x)) - mu))]``, with
+    ``f`` the encoder's unit embedding and ``P`` the top-``k`` principal axes of the training
+    windows' aligned joints. Both halves are unit vectors, so ``e`` is one too and cosine
+    similarity is ``(1 - w) cos_f + w cos_pca``: fine limb trajectories the contrastive encoder
+    may have learned to ignore still count for motions it never trained on.
+    """
+
+    def __init__(self, encoder: Encoder, pca_mean: torch.Tensor | None = None,
+                 pca_axes: torch.Tensor | None = None, hybrid_weight: float = 0.0):
         super().__init__()
         self.encoder = encoder
+        self.hybrid_weight = float(hybrid_weight)
+        self.register_buffer("pca_mean", pca_mean if pca_mean is not None else torch.zeros(0))
+        self.register_buffer("pca_axes", pca_axes if pca_axes is not None else torch.zeros(0, 0))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)
+        e = self.encoder(x)
+        if self.hybrid_weight <= 0.0:
+            return e
+        a = self.encoder.align(x).flatten(1)
+        p = F.normalize((a - self.pca_mean) @ self.pca_axes, dim=1)
+        return torch.cat([e * math.sqrt(1.0 - self.hybrid_weight), p * math.sqrt(self.hybrid_weight)], dim=1)
 
     @torch.jit.export
     def align(self, x: torch.Tensor) -> torch.Tensor:
@@ -72,13 +92,32 @@ def metadata(cfg: dict, train: dict, metrics: dict | None = None) -> dict:
     }
 
 
-def export(model_pt: str | Path, out: str | Path, metrics: dict | None = None) -> dict:
+def fit_pca(enc: Encoder, cfg: dict, dims: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Principal axes of the aligned joints of the run's own training windows (no labels used)."""
+    from training.config import TrainConfig
+    from training.data import ClipBank
+    from training.train import load_training_clips
+    windows = ClipBank(load_training_clips(TrainConfig(**cfg))).full(cfg["window"])
+    with torch.no_grad():
+        a = enc.align(windows).flatten(1)
+    mean = a.mean(0)
+    _, _, v = torch.linalg.svd(a - mean, full_matrices=False)
+    return mean, v[:dims].T.contiguous()
+
+
+def export(model_pt: str | Path, out: str | Path, metrics: dict | None = None,
+           hybrid_weight: float = 0.0, hybrid_dims: int = 64) -> dict:
     enc, state = load_trained(model_pt)
-    meta = metadata(state["config"], state.get("train", {}), metrics)
-    scripted = torch.jit.script(Exported(enc))
+    cfg = state["config"]
+    meta = metadata(cfg, state.get("train", {}), metrics)
+    module = Exported(enc)
+    if hybrid_weight > 0:
+        module = Exported(enc, *fit_pca(enc, cfg, hybrid_dims), hybrid_weight=hybrid_weight)
+        meta.update(embedding_dim=cfg["dim"] + hybrid_dims, hybrid={"weight": hybrid_weight, "pca_dims": hybrid_dims})
+    scripted = torch.jit.script(module.eval())
     x = torch.randn(2, meta["window"], NUM_JOINTS, 3)
     with torch.no_grad():
-        ref, got = enc(x), scripted(x)
+        ref, got = module(x), scripted(x)
     if not torch.allclose(ref, got, atol=1e-5):
         raise RuntimeError("scripted encoder disagrees with the trained one")
     out = Path(out)
@@ -94,13 +133,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run", required=True, help="training output folder (with model.pt) or a model.pt file")
     ap.add_argument("--out", required=True, help="TorchScript file to write, e.g. weights/focovil_app.pt")
     ap.add_argument("--metrics", help="JSON file of measured metrics to embed in the metadata")
+    ap.add_argument("--hybrid-weight", type=float, default=0.0,
+                    help="share of cosine similarity given to PCA'd aligned joints (0 = encoder only)")
+    ap.add_argument("--hybrid-dims", type=int, default=64)
     a = ap.parse_args(argv)
     src = Path(a.run) / "model.pt" if Path(a.run).is_dir() else Path(a.run)
     if not src.exists():
         print(f"error: {src} not found (train first: python -m training.train --out ...)", file=sys.stderr)
         return 2
     metrics = json.loads(Path(a.metrics).read_text()) if a.metrics else None
-    meta = export(src, a.out, metrics)
+    meta = export(src, a.out, metrics, a.hybrid_weight, a.hybrid_dims)
     print(json.dumps({"out": a.out, "embedding_dim": meta["embedding_dim"], "window": meta["window"],
                       "training_data": meta["training_data"]}))
     return 0

@@ -23,13 +23,20 @@ import torch.nn.functional as F
 
 
 def focal_contrastive_loss(z1: torch.Tensor, z2: torch.Tensor, tau: float = 0.1,
-                           gamma: float = 1.0, beta: float = 0.0) -> torch.Tensor:
+                           gamma: float = 1.0, beta: float = 0.0, mined: int = 0) -> torch.Tensor:
     n = z1.shape[0]
     z = torch.cat([z1, z2], dim=0)
     sim = z @ z.t()                                                       # [2N, 2N]
     eye = torch.eye(2 * n, dtype=torch.bool, device=z.device)
     pos_idx = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
     pos_mask = F.one_hot(pos_idx, 2 * n).bool()
+    if mined > 0:
+        # Neighbour positives: the ``mined`` items most similar to the anchor's *other view*
+        # (not to the anchor itself, which would only confirm what it already believes).
+        partner_sim = sim.detach()[pos_idx].masked_fill(eye | pos_mask, float("-inf"))
+        top = partner_sim.topk(mined, dim=1).indices
+        pos_mask = pos_mask | torch.zeros_like(pos_mask).scatter_(1, top, True)
+        pos_mask = pos_mask & ~eye
     neg_mask = ~(eye | pos_mask)
     logits = sim / tau
     if beta > 0:
@@ -38,8 +45,9 @@ def focal_contrastive_loss(z1: torch.Tensor, z2: torch.Tensor, tau: float = 0.1,
     else:
         log_w = torch.zeros_like(sim)
     neg_logits = (logits + log_w).masked_fill(~neg_mask, float("-inf"))
-    pos_logit = logits[pos_mask].view(2 * n, 1)
-    log_p = pos_logit.squeeze(1) - torch.logsumexp(torch.cat([pos_logit, neg_logits], dim=1), dim=1)
+    pos_logits = logits.masked_fill(~pos_mask, float("-inf"))
+    pos_lse = torch.logsumexp(pos_logits, dim=1, keepdim=True)
+    log_p = pos_lse.squeeze(1) - torch.logsumexp(torch.cat([pos_lse, neg_logits], dim=1), dim=1)
     if gamma > 0:
         focal = (1 - log_p.exp()).clamp_min(0).pow(gamma)
         return -(focal * log_p).mean()

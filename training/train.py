@@ -129,7 +129,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     while step < cfg.steps:
         x1, x2 = sample_batch(bank, cfg, gen)
         z = net(torch.cat([x1, x2]).to(device))
-        loss = focal_contrastive_loss(z[: len(x1)], z[len(x1):], tau=cfg.tau, gamma=cfg.gamma, beta=cfg.beta)
+        loss = focal_contrastive_loss(z[: len(x1)], z[len(x1):], tau=cfg.tau, gamma=cfg.gamma, beta=cfg.beta,
+                                      mined=cfg.mined if step >= cfg.steps // 3 else 0)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step(); sched.step()

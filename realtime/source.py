@@ -1,0 +1,353 @@
+"""Frames with real timestamps from a camera, a video file or a folder of images.
+
+Timestamps matter more than frame counts here: the window stage (``realtime.window``) resamples by
+time, so a 6 fps webcam and a 60 fps file give windows of the same speed only if every frame carries
+the time at which it was seen. Each source uses the best clock it has:
+
+* video file: the container's timestamp (``CAP_PROP_POS_MSEC``, relative to the first frame) while it
+  is sane (finite, increasing, no absurd jump); otherwise the previous timestamp + 1/fps. OpenCV's AVI
+  reader reports positions a frame or two ahead and 0 for the last frames, which this absorbs.
+* camera: ``time.monotonic()`` when the frame arrived, relative to the first frame.
+* image folder: position / fps (``fps`` argument, default 30), files sorted by name (numbers in names
+  compared as numbers, so ``img2`` comes before ``img10``).
+
+Problems that do not stop the stream (a truncated file, a camera that goes away, an unreadable image)
+end it cleanly and are collected in ``FrameSource.warnings`` for the app to show; problems that leave
+nothing to read raise :class:`SourceError` from :func:`open_source`, naming the camera or the path.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+# FFmpeg prints decoder complaints ("moov atom not found", "error while decoding MB ...") straight to
+# stderr; they are reported here as SourceError / warnings instead. Read by OpenCV once, when its
+# FFmpeg backend first opens something, so it must be set before that. Set it yourself to override.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+DEFAULT_FPS = 30.0
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+_MAX_SANE_FPS = 1000.0
+_POLL_S = 0.02  # sleep between failed camera reads: waits for the device without busy-looping
+
+CaptureFactory = Callable[[Any], Any]  # (camera index or path) -> object with cv2.VideoCapture's API
+
+
+class SourceError(RuntimeError):
+    """The camera, video file or image folder cannot deliver any frame (message names which)."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    image: np.ndarray  # [H, W, 3] uint8 BGR, as OpenCV reads it
+    t: float           # seconds since the source's first frame
+    index: int         # position in the source (frame number, or file position in an image folder)
+
+
+def _set_cv2_log_level(level_name: str) -> int | None:
+    """Set OpenCV's own log level if this build has the API; returns the previous level."""
+    log = getattr(getattr(cv2, "utils", None), "logging", None)
+    if log is None or not hasattr(log, "setLogLevel") or not hasattr(log, level_name):
+        return None
+    previous = log.getLogLevel() if hasattr(log, "getLogLevel") else None
+    log.setLogLevel(getattr(log, level_name))
+    return previous
+
+
+@contextlib.contextmanager
+def _cv2_silent() -> Iterator[None]:
+    """Probing a camera makes OpenCV log one error per backend it tries; SourceError says it once."""
+    previous = _set_cv2_log_level("LOG_LEVEL_SILENT")
+    try:
+        yield
+    finally:
+        if previous is not None:
+            cv2.utils.logging.setLogLevel(previous)
+
+
+def _sane_fps(value: float) -> bool:
+    return math.isfinite(value) and 0.0 < value <= _MAX_SANE_FPS
+
+
+class FrameSource:
+    """One pass over the frames of a source: iterate it, then :meth:`close` it (or use ``with``).
+
+    ``fps`` is the reported or nominal rate (for display and sizing; the frames' ``t`` is what counts),
+    ``description`` a one-line summary for the UI, ``warnings`` the problems met while reading.
+    """
+
+    def __init__(self, fps: float, description: str) -> None:
+        self.fps = float(fps)
+        self.description = description
+        self.warnings: list[str] = []
+        self.frames_read = 0
+        self._ended = False
+        self._closed = False
+
+    def _next_frame(self) -> Frame | None:  # None: end of stream
+        raise NotImplementedError
+
+    def _on_end(self) -> None:
+        """Hook for end-of-stream checks (e.g. frames read vs the header's count)."""
+
+    def _release(self) -> None:
+        pass
+
+    def __iter__(self) -> FrameSource:
+        return self
+
+    def __next__(self) -> Frame:
+        if self._ended or self._closed:
+            raise StopIteration
+        frame = self._next_frame()
+        if frame is None:
+            self._ended = True
+            self._on_end()
+            raise StopIteration
+        self.frames_read += 1
+        return frame
+
+    def close(self) -> None:
+        """Release the device or file; safe to call twice. Iteration stops afterwards."""
+        if not self._closed:
+            self._closed = True
+            self._release()
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.description}>"
+
+
+class VideoFileSource(FrameSource):
+    """A video file decoded by OpenCV (FFmpeg). The first frame is decoded on opening, so a file that
+    opens but cannot be decoded is refused at once rather than yielding nothing."""
+
+    def __init__(self, path: Path, fps: float | None, capture_factory: CaptureFactory) -> None:
+        self.path = path
+        if path.stat().st_size == 0:
+            raise SourceError(f"cannot decode video {path}: the file is empty (0 bytes)")
+        self._cap = capture_factory(str(path))
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise SourceError(f"cannot decode video {path}: OpenCV could not open it "
+                              "(damaged, or not a video format it can read)")
+        header_fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.header_frames: int | None = count if count > 0 else None
+        pending_warnings = []
+        if not _sane_fps(header_fps):
+            nominal = fps or DEFAULT_FPS
+            pending_warnings.append(f"{path.name}: the file reports no usable frame rate "
+                                    f"({header_fps:g}); assuming {nominal:g} fps")
+            header_fps = nominal
+        ok, image = self._cap.read()
+        if not ok or image is None:
+            self._cap.release()
+            raise SourceError(f"cannot decode video {path}: it opens but no frame could be decoded")
+        h, w = image.shape[:2]
+        frames = f", {self.header_frames} frames" if self.header_frames else ""
+        super().__init__(header_fps, f"video {path.name} ({w}x{h}, {header_fps:g} fps{frames})")
+        self.warnings.extend(pending_warnings)
+        self._pending: np.ndarray | None = image
+        self._index = 0
+        self._t0_ms: float | None = None
+        self._last_t = 0.0
+        self._fallbacks = 0  # frames whose container timestamp was not usable
+
+    def _timestamp(self, index: int) -> float:
+        pos_ms = float(self._cap.get(cv2.CAP_PROP_POS_MSEC))
+        if index == 0:
+            self._t0_ms = pos_ms if math.isfinite(pos_ms) and pos_ms >= 0 else None
+            return 0.0
+        if self._t0_ms is not None and math.isfinite(pos_ms):
+            t = (pos_ms - self._t0_ms) / 1000.0
+            # A real gap in a variable-rate file can exceed one frame, but not by seconds.
+            if self._last_t < t <= self._last_t + max(1.0, 10.0 / self.fps):
+                return t
+        self._fallbacks += 1
+        return self._last_t + 1.0 / self.fps
+
+    def _next_frame(self) -> Frame | None:
+        if self._pending is not None:
+            image, self._pending = self._pending, None
+        else:
+            ok, image = self._cap.read()
+            if not ok or image is None:
+                return None
+        index = self._index
+        t = self._timestamp(index)
+        self._index += 1
+        self._last_t = t
+        return Frame(image, t, index)
+
+    def _on_end(self) -> None:
+        n = self.frames_read
+        # Header counts estimated from the duration can be one frame high; a 1-frame shortfall is noise.
+        if self.header_frames is not None and n < self.header_frames - 1:
+            self.warnings.append(f"{self.path.name}: read {n} frames but the header says "
+                                 f"{self.header_frames}; the file is probably truncated or damaged")
+        if self._fallbacks > max(2, n // 10):
+            self.warnings.append(f"{self.path.name}: container timestamps unusable for "
+                                 f"{self._fallbacks} of {n} frames; used 1/{self.fps:g} s steps there")
+
+    def _release(self) -> None:
+        self._cap.release()
+
+
+class CameraSource(FrameSource):
+    """A live camera. Frames are stamped with the monotonic clock on arrival (relative to the first).
+
+    The first frame is awaited on opening (up to ``first_frame_timeout_s``); afterwards a camera that
+    returns no frame for ``stall_timeout_s`` is taken as gone and the stream ends with a warning.
+    A ``read()`` that blocks is bounded only by the backend's own timeout (V4L2: about 10 s).
+    """
+
+    def __init__(self, index: int, fps: float | None, capture_factory: CaptureFactory,
+                 first_frame_timeout_s: float, stall_timeout_s: float) -> None:
+        self.camera_index = index
+        self.stall_timeout_s = stall_timeout_s
+        with _cv2_silent():
+            self._cap = capture_factory(index)
+            opened = self._cap.isOpened()
+        if not opened:
+            self._cap.release()
+            raise SourceError(f"camera {index} could not be opened ({_camera_hint(index)})")
+        if fps is not None:
+            self._cap.set(cv2.CAP_PROP_FPS, fps)  # a request; many drivers ignore it
+        reported = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        nominal = reported if _sane_fps(reported) else (fps or DEFAULT_FPS)
+        image = self._read_within(first_frame_timeout_s)
+        if image is None:
+            self._cap.release()
+            raise SourceError(f"camera {index} opened but delivered no frame within "
+                              f"{first_frame_timeout_s:g} s (in use by another program, or not a camera?)")
+        self._t0 = time.monotonic()
+        h, w = image.shape[:2]
+        super().__init__(nominal, f"camera {index} ({w}x{h}, {nominal:g} fps)")
+        self._pending: np.ndarray | None = image
+        self._index = 0
+
+    def _read_within(self, timeout_s: float) -> np.ndarray | None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            ok, image = self._cap.read()
+            if ok and image is not None:
+                return image
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(_POLL_S)
+
+    def _next_frame(self) -> Frame | None:
+        if self._pending is not None:
+            image, self._pending, t = self._pending, None, 0.0
+        else:
+            image = self._read_within(self.stall_timeout_s)
+            if image is None:
+                self.warnings.append(f"camera {self.camera_index} stopped delivering frames "
+                                     f"after {self.frames_read} frames")
+                return None
+            t = time.monotonic() - self._t0
+        frame = Frame(image, t, self._index)
+        self._index += 1
+        return frame
+
+    def _release(self) -> None:
+        self._cap.release()
+
+
+def _camera_hint(index: int) -> str:
+    if sys.platform.startswith("linux"):
+        dev = Path(f"/dev/video{index}")
+        if not dev.exists():
+            return f"no device {dev}"
+        return f"{dev} exists: in use by another program, no permission, or not a capture device"
+    return "no such camera, or it is in use by another program"
+
+
+def _natural_key(path: Path) -> list:
+    return [(0, int(s), s) if s.isdigit() else (1, 0, s.lower()) for s in re.split(r"(\d+)", path.name)]
+
+
+class ImageFolderSource(FrameSource):
+    """The images of one folder as a stream at ``fps``; undecodable files are skipped with a warning
+    (their time slot stays empty, so the timing of the others is unchanged)."""
+
+    def __init__(self, path: Path, fps: float | None) -> None:
+        self.path = path
+        self._files = sorted((p for p in path.iterdir()
+                              if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()), key=_natural_key)
+        if not self._files:
+            raise SourceError(f"image folder {path} has no images ({' '.join(IMAGE_EXTENSIONS)})")
+        fps = fps or DEFAULT_FPS
+        self._pos = 0
+        skipped: list[str] = []
+        first = self._decode_next(skipped)
+        if first is None:
+            raise SourceError(f"image folder {path}: none of its {len(self._files)} images could be decoded")
+        h, w = first[1].shape[:2]
+        super().__init__(fps, f"image folder {path.name} ({len(self._files)} images, {w}x{h}, {fps:g} fps)")
+        self.warnings.extend(skipped)
+        self._pending: tuple[int, np.ndarray] | None = first
+
+    def _decode_next(self, warnings: list[str]) -> tuple[int, np.ndarray] | None:
+        while self._pos < len(self._files):
+            i, p = self._pos, self._files[self._pos]
+            self._pos += 1
+            image = cv2.imread(str(p), cv2.IMREAD_COLOR)
+            if image is not None:
+                return i, image
+            warnings.append(f"could not decode image {p.name}; skipped")
+        return None
+
+    def _next_frame(self) -> Frame | None:
+        if self._pending is not None:
+            item, self._pending = self._pending, None
+        else:
+            item = self._decode_next(self.warnings)
+            if item is None:
+                return None
+        i, image = item
+        return Frame(image, i / self.fps, i)
+
+
+def open_source(spec: str | int | Path, fps: float | None = None, *,
+                capture_factory: CaptureFactory | None = None,
+                first_frame_timeout_s: float = 5.0, stall_timeout_s: float = 1.0) -> FrameSource:
+    """Open a camera (an int, or a string of digits that is not an existing path), a video file or an
+    image folder. Raises :class:`SourceError` if it cannot deliver a first frame.
+
+    ``fps``: the image folder's rate (default 30); for a video, the rate assumed only if the file
+    reports none; for a camera, a rate requested from the driver. ``capture_factory`` replaces
+    ``cv2.VideoCapture`` (tests inject a fake camera with it).
+    """
+    if fps is not None and not _sane_fps(float(fps)):
+        raise ValueError(f"fps must be in (0, {_MAX_SANE_FPS:g}], got {fps}")
+    _set_cv2_log_level("LOG_LEVEL_ERROR")
+    factory: CaptureFactory = capture_factory or cv2.VideoCapture
+    if isinstance(spec, bool):
+        raise TypeError("source must be a camera index, a path or a string, not a bool")
+    if isinstance(spec, int):
+        return CameraSource(spec, fps, factory, first_frame_timeout_s, stall_timeout_s)
+    if isinstance(spec, str) and spec.strip().isdigit() and not Path(spec).exists():
+        return CameraSource(int(spec), fps, factory, first_frame_timeout_s, stall_timeout_s)
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise SourceError(f"video file or image folder not found: {path}")
+    if path.is_dir():
+        return ImageFolderSource(path, fps)
+    return VideoFileSource(path, fps, factory)
