@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -105,8 +106,28 @@ def fit_pca(enc: Encoder, cfg: dict, dims: int) -> tuple[torch.Tensor, torch.Ten
     return mean, v[:dims].T.contiguous()
 
 
+def calibrate_threshold(module: nn.Module, cfg: dict, keep: float = 0.95) -> dict:
+    """The "unknown" similarity threshold that keeps ``keep`` of correct cross-view matches.
+
+    NW-UCLA, one recording per prototype: views 1+2 are the library, each view-3 clip's best
+    same-action similarity is a correct match; the threshold is their ``1 - keep`` quantile.
+    Similarities are only comparable within one encoder, so the app reads this from the metadata.
+    """
+    from training.data import ClipBank, load_nwucla
+    gallery, query = load_nwucla(cfg["nwucla"], views=(1, 2)), load_nwucla(cfg["nwucla"], views=(3,))
+    with torch.no_grad():
+        g = module(ClipBank(gallery).full(cfg["window"]))
+        q = module(ClipBank(query).full(cfg["window"]))
+    sim = (q @ g.T).numpy()
+    same = np.array([c.label for c in query])[:, None] == np.array([c.label for c in gallery])[None, :]
+    best_same = np.where(same, sim, -np.inf).max(axis=1)
+    thr = float(np.quantile(best_same, 1 - keep))
+    return {"unknown_threshold": round(thr, 4), "unknown_threshold_keeps": keep,
+            "unknown_threshold_data": "NW-UCLA v01+v02 prototypes, v03 queries"}
+
+
 def export(model_pt: str | Path, out: str | Path, metrics: dict | None = None,
-           hybrid_weight: float = 0.0, hybrid_dims: int = 64) -> dict:
+           hybrid_weight: float = 0.0, hybrid_dims: int = 64, calibrate: bool = False) -> dict:
     enc, state = load_trained(model_pt)
     cfg = state["config"]
     meta = metadata(cfg, state.get("train", {}), metrics)
@@ -114,7 +135,10 @@ def export(model_pt: str | Path, out: str | Path, metrics: dict | None = None,
     if hybrid_weight > 0:
         module = Exported(enc, *fit_pca(enc, cfg, hybrid_dims), hybrid_weight=hybrid_weight)
         meta.update(embedding_dim=cfg["dim"] + hybrid_dims, hybrid={"weight": hybrid_weight, "pca_dims": hybrid_dims})
-    scripted = torch.jit.script(module.eval())
+    module.eval()
+    if calibrate:
+        meta["metrics"].update(calibrate_threshold(module, cfg))
+    scripted = torch.jit.script(module)
     x = torch.randn(2, meta["window"], NUM_JOINTS, 3)
     with torch.no_grad():
         ref, got = module(x), scripted(x)
@@ -136,15 +160,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hybrid-weight", type=float, default=0.0,
                     help="share of cosine similarity given to PCA'd aligned joints (0 = encoder only)")
     ap.add_argument("--hybrid-dims", type=int, default=64)
+    ap.add_argument("--calibrate", action="store_true", help="measure the 'unknown' threshold on NW-UCLA into the metadata")
     a = ap.parse_args(argv)
     src = Path(a.run) / "model.pt" if Path(a.run).is_dir() else Path(a.run)
     if not src.exists():
         print(f"error: {src} not found (train first: python -m training.train --out ...)", file=sys.stderr)
         return 2
     metrics = json.loads(Path(a.metrics).read_text()) if a.metrics else None
-    meta = export(src, a.out, metrics, a.hybrid_weight, a.hybrid_dims)
+    meta = export(src, a.out, metrics, a.hybrid_weight, a.hybrid_dims, a.calibrate)
     print(json.dumps({"out": a.out, "embedding_dim": meta["embedding_dim"], "window": meta["window"],
-                      "training_data": meta["training_data"]}))
+                      "training_data": meta["training_data"], "metrics": meta["metrics"]}))
     return 0
 
 

@@ -1,0 +1,173 @@
+"""Wires source -> pose -> window -> encoder -> index -> label, one frame at a time.
+
+``Recognizer`` is everything after pose (it takes timestamped canonical skeletons, so it is also
+what the tests and benchmarks drive with recorded data); ``run`` adds a frame source and the pose
+estimator. Timing of every stage is kept per frame/window so the GUI and benchmarks can show it.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from realtime.classify import NO_PERSON, Classifier, Prediction, threshold_for
+from realtime.encoder import EncoderRuntime
+from realtime.index import PrototypeIndex, build_index
+from realtime.library import Library
+from realtime.window import SlidingWindow, Window, resample_by_time
+
+
+@dataclass
+class Settings:
+    window_s: float = 1.8        # live window duration; resampled to the encoder's T frames
+    stride_s: float = 0.2        # a new label every stride_s seconds
+    max_gap_s: float = 0.5       # longer stretches with nobody in view reset the window
+    min_coverage: float = 0.6    # a window with a person in less of its time is not classified
+    k: int = 5
+    threshold: float | None = None   # None: the encoder's own measured "unknown" threshold
+    smoothing: float = 0.6
+
+
+@dataclass
+class WindowResult:
+    start: float
+    end: float
+    prediction: Prediction
+    encode_ms: float = 0.0
+    search_ms: float = 0.0
+    aligned: np.ndarray | None = None     # the window as the encoder sees it (for the GUI), on request
+
+    def to_json(self) -> dict:
+        p = self.prediction
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "label": p.label,
+                "score": round(p.score, 4), "similarity": None if not np.isfinite(p.similarity) else round(p.similarity, 4),
+                "topk": [[lab, round(s, 4)] for lab, s in p.topk], "person": p.person}
+
+
+@dataclass
+class FrameResult:
+    t: float
+    index: int
+    image: np.ndarray | None
+    pose: object | None                     # realtime.pose.PoseResult or None (nobody in view)
+    windows: list[WindowResult] = field(default_factory=list)
+    pose_ms: float = 0.0
+    overhead_ms: float = 0.0                # everything per frame that is not pose, encode or search
+
+
+class Recognizer:
+    """Skeleton stream -> labels, with the prototype index kept in sync with the library."""
+
+    def __init__(self, encoder: EncoderRuntime, library: Library, settings: Settings | None = None):
+        self.encoder, self.library = encoder, library
+        self.settings = settings or Settings()
+        self.window = self._make_window()
+        self.classifier = self._make_classifier()
+        self.index: PrototypeIndex | None = None
+        self.labels: list[str] = []
+        self._next_no_person_t = -np.inf
+        self.refresh()
+
+    def _make_window(self) -> SlidingWindow:
+        s = self.settings
+        return SlidingWindow(self.encoder.window, (self.encoder.window - 1) / s.window_s, s.stride_s, s.max_gap_s)
+
+    def _make_classifier(self) -> Classifier:
+        s = self.settings
+        thr = s.threshold if s.threshold is not None else threshold_for(self.encoder.meta)
+        return Classifier(k=s.k, threshold=thr, smoothing=s.smoothing)
+
+    def apply(self, settings: Settings) -> None:
+        """New settings take effect from the next sample (the window restarts)."""
+        self.settings = settings
+        self.window = self._make_window()
+        self.classifier = self._make_classifier()
+
+    def refresh(self) -> None:
+        """Re-embed what the library lacks for this encoder and rebuild the index."""
+        self.library.ensure_embedded(self.encoder)
+        _, self.labels, vectors = self.library.embeddings_for(self.encoder)
+        self.index = build_index(vectors) if len(vectors) else None
+        self.classifier.reset()
+
+    def classify(self, window: np.ndarray) -> tuple[Prediction, float, float]:
+        t0 = time.perf_counter()
+        emb = self.encoder.embed(window[None])
+        t1 = time.perf_counter()
+        if self.index is None:
+            return self.classifier.update(np.zeros(0), []), (t1 - t0) * 1e3, 0.0
+        scores, idx = self.index.search(emb, min(self.settings.k, len(self.index)))
+        t2 = time.perf_counter()
+        labels = [self.labels[i] if i >= 0 else None for i in idx[0]]
+        return self.classifier.update(scores[0], labels), (t1 - t0) * 1e3, (t2 - t1) * 1e3
+
+    def push(self, t: float, skeleton: np.ndarray | None, want_aligned: bool = False) -> list[WindowResult]:
+        """One timestamped skeleton (or None: nobody in view) -> results of the windows it completes."""
+        pushed = self.window.push(t, skeleton)
+        out = []
+        for w in pushed:
+            if w.coverage < self.settings.min_coverage:
+                continue
+            pred, enc_ms, search_ms = self.classify(w.skeleton)
+            aligned = self.encoder.align(w.skeleton[None])[0] if want_aligned else None
+            out.append(WindowResult(w.start, w.end, pred, enc_ms, search_ms, aligned))
+        if pushed.no_person and not out and t >= self._next_no_person_t:
+            # Nobody in view: say so every stride (never a stale label), from a fresh classifier state.
+            w0 = max(t - self.settings.window_s, 0.0)
+            out.append(WindowResult(w0, t, self.classifier.update(None, None)))
+            self._next_no_person_t = t + self.settings.stride_s
+        elif out:
+            self._next_no_person_t = -np.inf
+        return out
+
+
+def segment_windows(times: np.ndarray, skeletons: np.ndarray, length: int, window_s: float) -> list[np.ndarray]:
+    """Raw canonical windows of a recorded segment, as the live app would see it.
+
+    Windows of the live duration every half window; a segment shorter than one window becomes one
+    window of its own length (the encoder trained on whole clips of varied length, so it copes).
+    Frames with nobody in view (NaN) are left out of the interpolation.
+    """
+    ok = np.isfinite(skeletons).all(axis=(1, 2))
+    times, skeletons = np.asarray(times)[ok], np.asarray(skeletons)[ok]
+    if len(times) < 2:
+        raise ValueError(f"a recording needs a person in at least 2 frames, found {len(times)}")
+    span = float(times[-1] - times[0])
+    if span <= window_s:
+        return [resample_by_time(times, skeletons, length, float(times[0]), float(times[-1]))]
+    starts = np.arange(float(times[0]), float(times[-1]) - window_s + 1e-6, window_s / 2)
+    return [resample_by_time(times, skeletons, length, s, s + window_s) for s in starts]
+
+
+def run(source, pose, recognizer: Recognizer, want_aligned: bool = False) -> Iterator[FrameResult]:
+    """Frames of ``source`` through ``pose`` (a ``PoseEstimator``) and ``recognizer``."""
+    for frame in source:
+        t0 = time.perf_counter()
+        result = pose.detect(frame.image, int(round(frame.t * 1000)))
+        t1 = time.perf_counter()
+        windows = recognizer.push(frame.t, None if result is None else result.skeleton, want_aligned)
+        t2 = time.perf_counter()
+        inner = sum(w.encode_ms + w.search_ms for w in windows)
+        yield FrameResult(frame.t, frame.index, frame.image, result, windows, (t1 - t0) * 1e3,
+                          max((t2 - t1) * 1e3 - inner, 0.0))
+
+
+def skeletons_of_video(path: str | Path, pose_model: str | Path | None = None,
+                       start: float = 0.0, end: float = float("inf")) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps and canonical skeletons (NaN: nobody) of the frames of a video between start and end."""
+    from realtime.pose import PoseEstimator
+    from realtime.source import open_source
+    times, skels = [], []
+    with open_source(str(path)) as src, PoseEstimator(**({"model_path": pose_model} if pose_model else {})) as pose:
+        for frame in src:
+            if frame.t < start:
+                continue
+            if frame.t > end:
+                break
+            r = pose.detect(frame.image, int(round(frame.t * 1000)))
+            times.append(frame.t)
+            skels.append(r.skeleton if r is not None else np.full((20, 3), np.nan, np.float32))
+    return np.array(times), np.array(skels, dtype=np.float32).reshape(-1, 20, 3)

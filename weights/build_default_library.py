@@ -1,0 +1,72 @@
+"""Rebuilds ``weights/default_library.sqlite3``, the prototype library a new user starts with.
+
+Prototypes (raw canonical windows + embeddings of ``weights/focovil_app.pt``):
+* NW-UCLA's ten actions: ``--per-action`` view-1 clips each, from different subjects;
+* "drink water" from the shipped demo clip (``realtime/assets/demo_drink_water.avi``), so the demo
+  has its action in the library; "falling" and "pick up" from the real NTU RGB+D clips in
+  ``../shared/data/videos/ntu_multiview`` (camera 1).
+
+``python weights/build_default_library.py [--shared ../shared] [--out weights/default_library.sqlite3]``
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from realtime.app import DEFAULT_ENCODER, DEMO_CLIP  # noqa: E402
+from realtime.encoder import load_encoder  # noqa: E402
+from realtime.library import Library  # noqa: E402
+from realtime.pipeline import Settings, segment_windows, skeletons_of_video  # noqa: E402
+from realtime.skeleton import from_kinect_v1  # noqa: E402
+from realtime.window import resample_by_time  # noqa: E402
+
+NWUCLA_ACTIONS = {1: "pick up with one hand", 2: "pick up with two hands", 3: "drop trash", 4: "walk around",
+                  5: "sit down", 6: "stand up", 8: "donning", 9: "doffing", 11: "throw", 12: "carry"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    ap.add_argument("--out", default=str(ROOT / "weights" / "default_library.sqlite3"))
+    ap.add_argument("--per-action", type=int, default=4)
+    a = ap.parse_args(argv)
+    shared = Path(a.shared)
+    enc = load_encoder(DEFAULT_ENCODER, device="cpu")
+    out = Path(a.out)
+    tmp = out.with_name(out.name + ".building")
+    for p in (tmp, Path(str(tmp) + "-wal"), Path(str(tmp) + "-shm")):
+        p.unlink(missing_ok=True)
+    added = {}
+    with Library(tmp) as lib:
+        for action, name in NWUCLA_ACTIONS.items():
+            files = sorted((shared / "data/nw-ucla/all_sqe").glob(f"a{action:02d}_s*_e00_v01.json"))[: a.per_action]
+            for f in files:
+                skel = from_kinect_v1(json.loads(f.read_text())["skeletons"])
+                t = np.arange(len(skel)) / 15.0
+                window = resample_by_time(t, skel, enc.window, 0.0, float(t[-1]))
+                lib.add_prototype(name, window, source=f"NW-UCLA {f.stem}", start_s=0.0, end_s=float(t[-1]), encoder=enc)
+                added[name] = added.get(name, 0) + 1
+        clips = [("drink water", DEMO_CLIP),
+                 ("falling", shared / "data/videos/ntu_multiview/S001C001P006R001A043_rgb.avi"),
+                 ("pick up", shared / "data/videos/ntu_multiview/S001C001P004R001A006_rgb.avi")]
+        for name, clip in clips:
+            times, skels = skeletons_of_video(clip)
+            for w in segment_windows(times, skels, enc.window, Settings().window_s):
+                lib.add_prototype(name, w, source=clip.name, start_s=float(times[0]), end_s=float(times[-1]), encoder=enc)
+                added[name] = added.get(name, 0) + 1
+        lib.export_to(out)
+    for p in (tmp, Path(str(tmp) + "-wal"), Path(str(tmp) + "-shm")):
+        p.unlink(missing_ok=True)
+    print(json.dumps({"out": str(out), "prototypes": added, "encoder": enc.path.name}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
