@@ -1,0 +1,89 @@
+"""Per-stage timing of the real pipeline on real video: pose, window/encode/search, overhead, end to end.
+
+Decodes the clip first (decoding is the camera's job, not the pipeline's), then runs every frame
+through MediaPipe pose and the recogniser exactly as the app does. Prints JSON with p50/p95:
+
+* ``pose_ms``: per frame; ``encode_ms`` / ``search_ms``: per window;
+* ``overhead_ms``: everything else per frame (windowing, resampling, classifying), and its ratio
+  to pose time (goal < 10 %);
+* ``frame_to_label_ms``: for frames that complete a window, from handing the frame to pose until
+  the label is out.
+
+``python benchmarks/pipeline_latency.py [--video V] [--repeat N]``
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from realtime.app import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
+from realtime.encoder import load_encoder  # noqa: E402
+from realtime.library import Library  # noqa: E402
+from realtime.pipeline import Recognizer, Settings  # noqa: E402
+from realtime.pose import PoseEstimator  # noqa: E402
+from realtime.source import open_source  # noqa: E402
+
+
+def pct(a: list[float]) -> dict:
+    return {"p50": round(float(np.percentile(a, 50)), 3), "p95": round(float(np.percentile(a, 95)), 3),
+            "n": len(a)} if a else {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--video", default=str(DEMO_CLIP))
+    ap.add_argument("--repeat", type=int, default=3, help="passes over the clip (timestamps continue)")
+    ap.add_argument("--device", default=None)
+    a = ap.parse_args(argv)
+    with open_source(a.video) as src:
+        frames = [(f.t, f.image) for f in src]
+        fps = src.fps
+    duration = frames[-1][0] + 1.0 / fps
+    enc = load_encoder(DEFAULT_ENCODER, device=a.device)
+    pose_ms, enc_ms, search_ms, over_ms, e2e_ms = [], [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        lib_path = Path(tmp) / "lib.sqlite3"
+        shutil.copy(SHIPPED_LIBRARY, lib_path)
+        with Library(lib_path) as lib, PoseEstimator() as pose:
+            rec = Recognizer(enc, lib, Settings())
+            for r in range(a.repeat):
+                for t, image in frames:
+                    ts = t + r * duration
+                    t0 = time.perf_counter()
+                    res = pose.detect(image, int(round(ts * 1000)))
+                    t1 = time.perf_counter()
+                    windows = rec.push(ts, None if res is None else res.skeleton)
+                    t2 = time.perf_counter()
+                    inner = sum(w.encode_ms + w.search_ms for w in windows)
+                    pose_ms.append((t1 - t0) * 1e3)
+                    over_ms.append(max((t2 - t1) * 1e3 - inner, 0.0))
+                    for w in windows:
+                        if w.encode_ms:
+                            enc_ms.append(w.encode_ms); search_ms.append(w.search_ms)
+                    if any(w.encode_ms for w in windows):
+                        e2e_ms.append((t2 - t0) * 1e3)
+            n_protos = len(rec.labels)
+    print(json.dumps({"video": Path(a.video).name, "frames": len(frames) * a.repeat, "resolution": list(frames[0][1].shape[1::-1]),
+                      "encoder": enc.path.name, "device": enc.device, "prototypes": n_protos,
+                      "cpu": platform.processor() or platform.machine(),
+                      "pose_ms": pct(pose_ms), "encode_ms": pct(enc_ms), "search_ms": pct(search_ms),
+                      "overhead_ms": pct(over_ms),
+                      "overhead_ratio_of_pose_p50": round(float(np.median(over_ms) / np.median(pose_ms)), 4),
+                      "overhead_ratio_of_pose_mean": round(float(np.mean(over_ms) / np.mean(pose_ms)), 4),
+                      "frame_to_label_ms": pct(e2e_ms)}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""``main.py`` as a user runs it: headless labels, record, library management, bad input."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main_py(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+    return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+@pytest.fixture()
+def library(tmp_path) -> str:
+    """A copy of the shipped demo library (the CLI copies it the same way on first use)."""
+    import shutil
+    dst = tmp_path / "lib.sqlite3"
+    shutil.copy(ROOT / "weights" / "default_library.sqlite3", dst)
+    return str(dst)
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float) -> Path:
+    h, w = frames[0].shape[:2]
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    for f in frames:
+        out.write(f)
+    out.release()
+    return path
+
+
+def test_headless_writes_a_line_per_window_and_a_summary(shared_dir, tmp_path, library):
+    out = tmp_path / "labels.jsonl"
+    r = main_py("--headless", "--video", str(shared_dir / "data/videos/ntu_S001C001P001R001A001_drink_water.avi"),
+                "--out", str(out), "--library", library)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = lines(out)
+    windows, summary = rows[:-1], rows[-1]
+    assert summary["summary"] and summary["frames"] == 103 and summary["windows"] == len(windows) > 0
+    assert {"start", "end", "label", "score", "topk", "person"} <= set(windows[0])
+    assert max(summary["labels"], key=summary["labels"].get) == "drink water"
+    assert r.stderr.strip() == "", r.stderr          # no library chatter without --verbose
+
+
+@pytest.mark.parametrize("clip", ["closeup_face_partial_body.avi", "arm_wrestling_partial_bodies.mp4"])
+def test_headless_exits_0_on_cut_off_people_and_several_people(shared_dir, tmp_path, library, clip):
+    out = tmp_path / "labels.jsonl"
+    r = main_py("--headless", "--video", str(shared_dir / "data/videos" / clip), "--out", str(out), "--library", library)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert lines(out)[-1]["summary"]
+
+
+def test_headless_on_nobody_and_on_6_fps_video(shared_dir, tmp_path, library):
+    cap = cv2.VideoCapture(str(shared_dir / "data/videos/ntu_S001C001P001R001A001_drink_water.avi"))
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.resize(f, (640, 360)))
+    slow = write_video(tmp_path / "slow.avi", frames[::5], 6.0)
+    empty = write_video(tmp_path / "empty.avi", [np.full((240, 320, 3), 40, np.uint8)] * 30, 15.0)
+    r = main_py("--headless", "--video", str(slow), "--out", str(tmp_path / "slow.jsonl"), "--library", library)
+    assert r.returncode == 0, r.stderr[-2000:]
+    summary = lines(tmp_path / "slow.jsonl")[-1]
+    assert summary["windows"] > 0 and max(summary["labels"], key=summary["labels"].get) == "drink water"
+    r = main_py("--headless", "--video", str(empty), "--out", str(tmp_path / "empty.jsonl"), "--library", library)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = lines(tmp_path / "empty.jsonl")
+    assert rows[-1]["frames_with_person"] == 0
+    assert rows[:-1] and all(not x["person"] and x["label"] == "no person" for x in rows[:-1])
+
+
+def test_record_then_manage_the_library(shared_dir, tmp_path):
+    lib = str(tmp_path / "mine.sqlite3")
+    fall = str(shared_dir / "data/videos/ntu_multiview/S001C001P006R001A043_rgb.avi")
+    r = main_py("record", "--label", "fall", "--video", fall, "--start", "0", "--end", "2.1", "--library", lib)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stdout.splitlines()[-1])["added"] >= 1
+    assert json.loads(main_py("library", "list", "--library", lib).stdout)["labels"] == {"fall": 1}
+    assert main_py("library", "rename", "fall", "falling", "--library", lib).returncode == 0
+    exported = tmp_path / "export.sqlite3"
+    assert main_py("library", "export", str(exported), "--library", lib).returncode == 0
+    assert main_py("library", "delete", "falling", "--library", lib).returncode == 0
+    assert json.loads(main_py("library", "list", "--library", lib).stdout)["labels"] == {}
+    assert main_py("library", "import", str(exported), "--library", lib).returncode == 0
+    assert json.loads(main_py("library", "list", "--library", lib).stdout)["labels"] == {"falling": 1}
+
+
+def test_bad_inputs_get_one_line_errors(tmp_path, library):
+    junk = tmp_path / "junk.mp4"
+    junk.write_text("not a video")
+    for args in (["--headless", "--video", str(tmp_path / "missing.mp4")], ["--headless", "--video", str(junk)],
+                 ["--headless", "--video", "99"], ["--headless", "--video", str(junk), "--encoder", str(junk)]):
+        r = main_py(*args, "--library", library)
+        assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr, (args, r.stderr)
+    corrupt = tmp_path / "corrupt.sqlite3"
+    corrupt.write_bytes(b"\x00garbage" * 100)
+    before = corrupt.read_bytes()
+    r = main_py("library", "list", "--library", str(corrupt))
+    assert r.returncode == 2 and "corrupt" in r.stderr.lower() and corrupt.read_bytes() == before
