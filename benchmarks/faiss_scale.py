@@ -5,9 +5,11 @@ dim 256) and each data shape it builds ``build_index(kind="auto")`` (what the ap
 flat index, and the IVF alternative, then times ``--queries`` single-query searches (k=10) and
 measures recall@10 against the exact answer. Queries are stored vectors plus noise (cosine ~0.9).
 
-Data shapes: ``clustered`` has ~50 vectors per centre, like a real library (many windows per
-recorded action); ``uniform`` is structureless random vectors, the worst case for any approximate
-index because the 2nd..10th neighbours of a query are near-ties.
+Data shapes: ``real`` is what a library really holds: the shipped app encoder's embeddings of real
+1.8 s skeleton windows cut at random from Kinder-Gator and NW-UCLA views 1+2, queried with windows
+from NW-UCLA view 3 (needs ``../shared``); ``clustered`` has ~50 vectors per centre; ``uniform`` is
+structureless random vectors, the worst case for any approximate index because the 2nd..10th
+neighbours of a query are near-ties.
 """
 from __future__ import annotations
 
@@ -38,6 +40,26 @@ def make_data(shape: str, n: int, d: int, rng: np.random.Generator) -> np.ndarra
     return unit(centres[rng.integers(0, len(centres), n)] + rng.normal(size=(n, d)) * 0.6 / np.sqrt(d))
 
 
+def real_windows(n: int, rng: np.random.Generator, views: tuple[int, ...], with_kg: bool) -> tuple[np.ndarray, int]:
+    """Embeddings of ``n`` random 1.8 s windows of real skeleton data (app encoder), and their dim."""
+    import torch
+    from realtime.app import DEFAULT_ENCODER
+    from realtime.encoder import load_encoder
+    from training.data import ClipBank, load_kinder_gator, load_nwucla
+    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    enc = load_encoder(DEFAULT_ENCODER, device="cpu")
+    clips = load_nwucla(shared / "nw-ucla/all_sqe", views=views)
+    if with_kg:
+        clips += load_kinder_gator(shared / "kinder-gator/kinder_gator.npz", fps=15.0)
+    bank = ClipBank(clips)
+    idx = torch.from_numpy(rng.integers(0, len(bank), n))
+    frac = torch.clamp(27.0 / bank.lengths[idx].float(), max=1.0)            # 1.8 s at 15 fps
+    start = torch.from_numpy(rng.random(n)).float() * (1 - frac)
+    out = [enc.embed(bank.crop(idx[i:i + 2048], start[i:i + 2048], (start + frac)[i:i + 2048], enc.window).numpy())
+           for i in range(0, n, 2048)]
+    return np.concatenate(out).astype(np.float32), enc.dim
+
+
 def measure(x: np.ndarray, q: np.ndarray, exact: np.ndarray, kind: str, k: int) -> dict:
     t0 = time.perf_counter()
     idx = build_index(x, kind=kind)
@@ -62,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dim", type=int, default=256)
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--k", type=int, default=10)
-    ap.add_argument("--data", default="clustered,uniform", help="comma list of: clustered, uniform")
+    ap.add_argument("--data", default="real,clustered,uniform", help="comma list of: real, clustered, uniform")
     ap.add_argument("--kinds", default="auto,flat,ivf", help="comma list of build_index kinds to measure")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
@@ -70,12 +92,17 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for shape in a.data.split(","):
         for n in (int(s) for s in a.sizes.split(",")):
-            x = make_data(shape, n, a.dim, rng)
-            q = unit(x[rng.integers(0, n, a.queries)] + rng.normal(size=(a.queries, a.dim)) * 0.5 / np.sqrt(a.dim))
-            ref = faiss.IndexFlatIP(a.dim)
+            if shape == "real":
+                x, dim = real_windows(n, rng, (1, 2), with_kg=True)
+                q, _ = real_windows(a.queries, rng, (3,), with_kg=False)
+            else:
+                dim = a.dim
+                x = make_data(shape, n, dim, rng)
+                q = unit(x[rng.integers(0, n, a.queries)] + rng.normal(size=(a.queries, dim)) * 0.5 / np.sqrt(dim))
+            ref = faiss.IndexFlatIP(dim)
             ref.add(x)
             _, exact = ref.search(q, a.k)
-            row = {"data": shape, "n": n, "dim": a.dim}
+            row = {"data": shape, "n": n, "dim": dim}
             for kind in a.kinds.split(","):
                 row[kind] = measure(x, q, exact, kind, a.k)
                 print(json.dumps({"progress": shape, "n": n, kind: row[kind]}), file=sys.stderr, flush=True)

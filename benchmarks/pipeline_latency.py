@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         frames = [(f.t, f.image) for f in src]
         fps = src.fps
     duration = frames[-1][0] + 1.0 / fps
-    enc = load_encoder(DEFAULT_ENCODER, device=a.device)
+    enc = load_encoder(DEFAULT_ENCODER, device=a.device, cpu_threads=1)   # as the app does
     pose_ms, enc_ms, search_ms, over_ms, e2e_ms = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         lib_path = Path(tmp) / "lib.sqlite3"

@@ -47,7 +47,7 @@ def open_library(path: str | Path | None) -> Library:
 
 def open_encoder(path: str | Path | None, device: str | None = None):
     try:
-        return load_encoder(path or DEFAULT_ENCODER, device=device)
+        return load_encoder(path or DEFAULT_ENCODER, device=device, cpu_threads=1)
     except EncoderFileError as e:
         raise AppError(str(e)) from e
 

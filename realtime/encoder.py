@@ -63,12 +63,17 @@ class EncoderRuntime:
         return self._run(self.module.align, windows)
 
 
-def load_encoder(path: str | Path, device: str | None = None) -> EncoderRuntime:
+def load_encoder(path: str | Path, device: str | None = None, cpu_threads: int | None = None) -> EncoderRuntime:
+    """``cpu_threads``: torch's (process-wide) CPU thread count. The live app passes 1: one window
+    at a time gains nothing from more, and torch's spinning threads fighting MediaPipe's for the
+    cores raised encode p95 from 2 ms to 30 ms in ``benchmarks/pipeline_latency.py``."""
     path = Path(path)
     if not path.is_file():
         raise EncoderFileError(f"encoder file {path} not found")
     extra = {"metadata.json": ""}
     device = device or default_device()
+    if cpu_threads and device == "cpu":
+        torch.set_num_threads(cpu_threads)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -49,11 +49,11 @@ def test_small_library_gets_exact_flat_index_matching_brute_force():
     np.testing.assert_allclose(scores, np.take_along_axis(brute, order, 1), atol=1e-5)
 
 
-def test_auto_switches_to_hnsw_above_the_threshold(monkeypatch):
+def test_auto_switches_to_ivf_above_the_threshold(monkeypatch):
     rng = np.random.default_rng(1)
     x = unit(rng.normal(size=(300, 32)))
     monkeypatch.setattr(rindex, "APPROX_THRESHOLD", 299)
-    assert build_index(x, device="cpu").kind == "hnsw"
+    assert build_index(x, device="cpu").kind == "ivf"
     monkeypatch.setattr(rindex, "APPROX_THRESHOLD", 300)
     assert build_index(x, device="cpu").kind == "flat"
 

@@ -52,3 +52,13 @@ def test_gradients_flow():
     z2 = F.normalize(torch.randn(4, 8), dim=1)
     focal_contrastive_loss(z1, z2, gamma=1, beta=2).backward()
     assert z1.grad is not None and torch.isfinite(z1.grad).all() and z1.grad.abs().sum() > 0
+
+
+def test_mined_neighbour_becomes_a_positive_and_lowers_the_loss():
+    torch.manual_seed(4)
+    z1 = F.normalize(torch.randn(8, 32), dim=1)
+    z2 = F.normalize(z1 + 0.2 * torch.randn(8, 32), dim=1)
+    z2[1] = F.normalize(z2[0] + 0.01 * torch.randn(32), dim=0)     # item 1 looks just like item 0
+    plain = focal_contrastive_loss(z1, z2, gamma=0)
+    mined = focal_contrastive_loss(z1, z2, gamma=0, mined=1)
+    assert mined < plain

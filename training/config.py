@@ -38,7 +38,6 @@ class TrainConfig:
     tau: float = 0.1
     gamma: float = 1.0
     beta: float = 0.0
-    nn_queue: int = 0                     # NNCLR support set size (0 = off)
     mined: int = 0                        # neighbour positives per anchor (0 = instance pairs only)
     batch: int = 128                      # performances per step (2 windows each)
     steps: int = 1500

@@ -6,8 +6,12 @@ With ``s_ij = z_i . z_j`` (cosine similarity) and temperature ``tau``, for ancho
 ``p`` and negatives ``k`` (the 2N - 2 others):
 
     w_ik = (2N - 2) * softmax_k(beta * s_ik)                      (similarity weights, no gradient)
-    P_i  = exp(s_ip / tau) / (exp(s_ip / tau) + sum_k w_ik exp(s_ik / tau))
+    P_i  = sum_{p in Pos_i} exp(s_ip / tau) / (sum_{p in Pos_i} exp(s_ip / tau) + sum_k w_ik exp(s_ik / tau))
     L    = mean_i  -(1 - P_i)^gamma * log P_i
+
+``Pos_i`` is the other view of the same performance, plus (``mined = m > 0``) the ``m`` batch
+items most similar to that other view: neighbour positives that pull similar motions of
+different performances together (the recipes switch them on after the first third of training).
 
 Two focalizations, both driven by pairwise similarity: ``w_ik`` makes negatives that sit close to
 the anchor (the ones that blur cluster boundaries) count more; ``(1 - P_i)^gamma`` makes the

@@ -124,24 +124,13 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         log.info("resumed from %s at step %d", ckpt, step)
     net = DistributedDataParallel(model) if world > 1 else model
     model.train()
-    queue: torch.Tensor | None = None
     t0 = time.time()
     bar = tqdm(total=cfg.steps, initial=step, desc="train", disable=rank != 0, dynamic_ncols=True)
     while step < cfg.steps:
         x1, x2 = sample_batch(bank, cfg, gen)
         z = net(torch.cat([x1, x2]).to(device))
-        z1, z2 = z[: len(x1)], z[len(x1):]
-        kw = dict(tau=cfg.tau, gamma=cfg.gamma, beta=cfg.beta, mined=cfg.mined if step >= cfg.steps // 3 else 0)
-        if cfg.nn_queue and queue is not None and len(queue) >= cfg.nn_queue and step >= cfg.steps // 3:
-            # NNCLR-style: each view's positive is its nearest neighbour among earlier embeddings.
-            nn1 = queue[(z1.detach() @ queue.T).argmax(1)]
-            nn2 = queue[(z2.detach() @ queue.T).argmax(1)]
-            loss = 0.5 * (focal_contrastive_loss(nn1, z2, **kw) + focal_contrastive_loss(nn2, z1, **kw))
-        else:
-            loss = focal_contrastive_loss(z1, z2, **kw)
-        if cfg.nn_queue:
-            fresh = z.detach()
-            queue = fresh if queue is None else torch.cat([fresh, queue])[: cfg.nn_queue]
+        loss = focal_contrastive_loss(z[: len(x1)], z[len(x1):], tau=cfg.tau, gamma=cfg.gamma, beta=cfg.beta,
+                                      mined=cfg.mined if step >= cfg.steps // 3 else 0)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step(); sched.step()
