@@ -17,7 +17,8 @@ import numpy as np
 
 from realtime.encoder import EncoderFileError, load_encoder
 from realtime.library import Library, LibraryError, default_library_path
-from realtime.pipeline import Recognizer, Settings, run, segment_windows
+from realtime.pipeline import Recognizer, Settings, run, segment_windows, skeletons_of_video
+from realtime.source import SourceError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ENCODER = ROOT / "weights" / "focovil_app.pt"
@@ -118,29 +119,23 @@ def record(label: str, library: str | None, encoder: str | None, pose_model: str
            camera: int | None = None, seconds: float = 3.0, verbose: bool = False) -> dict:
     """Adds prototypes of ``label`` from a video segment or a live camera recording."""
     enc = open_encoder(encoder)
-    times, skels = [], []
     spec = video if video is not None else camera
     stop = end if video is not None else seconds
-    with _source(spec) as src, _pose(pose_model, verbose) as pose:
-        for fr in src:
-            if fr.t < start:
-                continue
-            if stop is not None and fr.t > stop:
-                break
-            r = pose.detect(fr.image, int(round(fr.t * 1000)))
-            times.append(fr.t)
-            skels.append(r.skeleton if r is not None else np.full((20, 3), np.nan, np.float32))
-    if not times:
+    try:
+        times, skels = skeletons_of_video(spec, pose_model, start, float("inf") if stop is None else stop, verbose)
+    except (SourceError, FileNotFoundError, RuntimeError) as e:
+        raise AppError(str(e)) from e
+    if not len(times):
         raise AppError(f"no frames between {start} s and {stop} s in {spec}")
     try:
-        windows = segment_windows(np.array(times), np.array(skels, np.float32), enc.window, settings.window_s)
+        windows = segment_windows(times, skels, enc.window, settings.window_s)
     except ValueError as e:
         raise AppError(f"{spec}: {e}") from e
     with open_library(library) as lib:
         ids = [lib.add_prototype(label, w, source=str(spec), start_s=float(times[0]), end_s=float(times[-1]), encoder=enc)
                for w in windows]
         return {"label": label, "added": len(ids), "prototype_ids": ids, "library": str(lib.path),
-                "frames": len(times), "frames_with_person": int(np.isfinite(np.array(skels)).all(axis=(1, 2)).sum())}
+                "frames": len(times), "frames_with_person": int(np.isfinite(skels).all(axis=(1, 2)).sum())}
 
 
 def library_command(action: str, args: list[str], library: str | None, encoder: str | None, merge: bool = False) -> dict:

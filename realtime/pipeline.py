@@ -155,13 +155,14 @@ def run(source, pose, recognizer: Recognizer, want_aligned: bool = False) -> Ite
                           max((t2 - t1) * 1e3 - inner, 0.0))
 
 
-def skeletons_of_video(path: str | Path, pose_model: str | Path | None = None,
-                       start: float = 0.0, end: float = float("inf")) -> tuple[np.ndarray, np.ndarray]:
-    """Timestamps and canonical skeletons (NaN: nobody) of the frames of a video between start and end."""
+def skeletons_of_video(spec: str | int | Path, pose_model: str | Path | None = None, start: float = 0.0,
+                       end: float = float("inf"), verbose: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps and canonical skeletons (NaN: nobody) of a video's (or camera's) frames in [start, end] s."""
     from realtime.pose import PoseEstimator
     from realtime.source import open_source
     times, skels = [], []
-    with open_source(str(path)) as src, PoseEstimator(**({"model_path": pose_model} if pose_model else {})) as pose:
+    source = open_source(spec if isinstance(spec, int) else str(spec))
+    with source as src, PoseEstimator(**({"model_path": pose_model} if pose_model else {}), verbose=verbose) as pose:
         for frame in src:
             if frame.t < start:
                 continue
