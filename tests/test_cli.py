@@ -109,3 +109,14 @@ def test_bad_inputs_get_one_line_errors(tmp_path, library):
     before = corrupt.read_bytes()
     r = main_py("library", "list", "--library", str(corrupt))
     assert r.returncode == 2 and "corrupt" in r.stderr.lower() and corrupt.read_bytes() == before
+
+
+def test_truncated_video_is_processed_as_far_as_readable_and_says_so(shared_dir, tmp_path, library):
+    src = (shared_dir / "data/videos/ntu_S001C001P001R001A001_drink_water.avi").read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(src[: len(src) * 2 // 3])
+    out = tmp_path / "cut.jsonl"
+    r = main_py("--headless", "--video", str(cut), "--out", str(out), "--library", library)
+    assert r.returncode == 0, r.stderr[-2000:]
+    summary = lines(out)[-1]
+    assert 0 < summary["frames"] < 103 and any("103" in w for w in summary["warnings"]), summary
