@@ -19,7 +19,6 @@ import platform
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 from realtime.app import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
 from realtime.encoder import load_encoder  # noqa: E402
 from realtime.library import Library  # noqa: E402
-from realtime.pipeline import Recognizer, Settings  # noqa: E402
+from realtime.pipeline import Recognizer, Settings, run  # noqa: E402
 from realtime.pose import PoseEstimator  # noqa: E402
-from realtime.source import open_source  # noqa: E402
+from realtime.source import Frame, open_source  # noqa: E402
 
 
 def pct(a: list[float]) -> dict:
@@ -47,9 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default=None)
     a = ap.parse_args(argv)
     with open_source(a.video) as src:
-        frames = [(f.t, f.image) for f in src]
+        frames = list(src)
         fps = src.fps
-    duration = frames[-1][0] + 1.0 / fps
+    duration = frames[-1].t + 1.0 / fps
     enc = load_encoder(DEFAULT_ENCODER, device=a.device, cpu_threads=1)   # as the app does
     pose_ms, enc_ms, search_ms, over_ms, e2e_ms = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -57,24 +56,17 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy(SHIPPED_LIBRARY, lib_path)
         with Library(lib_path) as lib, PoseEstimator() as pose:
             rec = Recognizer(enc, lib, Settings())
-            for r in range(a.repeat):
-                for t, image in frames:
-                    ts = t + r * duration
-                    t0 = time.perf_counter()
-                    res = pose.detect(image, int(round(ts * 1000)))
-                    t1 = time.perf_counter()
-                    windows = rec.push(ts, None if res is None else res.skeleton)
-                    t2 = time.perf_counter()
-                    inner = sum(w.encode_ms + w.search_ms for w in windows)
-                    pose_ms.append((t1 - t0) * 1e3)
-                    over_ms.append(max((t2 - t1) * 1e3 - inner, 0.0))
-                    for w in windows:
-                        if w.encode_ms:
-                            enc_ms.append(w.encode_ms); search_ms.append(w.search_ms)
-                    if any(w.encode_ms for w in windows):
-                        e2e_ms.append((t2 - t0) * 1e3)
+            replay = [Frame(f.image, f.t + r * duration, f.index) for r in range(a.repeat) for f in frames]
+            for fr in run(replay, pose, rec):        # exactly the app's per-frame path
+                pose_ms.append(fr.pose_ms)
+                over_ms.append(fr.overhead_ms)
+                labelled = [w for w in fr.windows if w.encode_ms]
+                for w in labelled:
+                    enc_ms.append(w.encode_ms); search_ms.append(w.search_ms)
+                if labelled:
+                    e2e_ms.append(fr.pose_ms + fr.overhead_ms + sum(w.encode_ms + w.search_ms for w in labelled))
             n_protos = len(rec.labels)
-    print(json.dumps({"video": Path(a.video).name, "frames": len(frames) * a.repeat, "resolution": list(frames[0][1].shape[1::-1]),
+    print(json.dumps({"video": Path(a.video).name, "frames": len(frames) * a.repeat, "resolution": list(frames[0].image.shape[1::-1]),
                       "encoder": enc.path.name, "device": enc.device, "prototypes": n_protos,
                       "cpu": platform.processor() or platform.machine(),
                       "pose_ms": pct(pose_ms), "encode_ms": pct(enc_ms), "search_ms": pct(search_ms),

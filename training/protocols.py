@@ -13,7 +13,7 @@ import torch
 from training.align import ViewAlign
 from training.data import ClipBank
 from training.data.clips import Clip
-from training.metrics import accuracy, confusion, knn1, linear_probe, per_class
+from training.metrics import accuracy, confusion, knn1, l2n, linear_probe, per_class
 
 EmbedFn = Callable[[np.ndarray], np.ndarray]
 
@@ -96,7 +96,6 @@ def leave_one_subject_out_knn1(embed_fn: EmbedFn, clips: list[Clip], length: int
     """kNN-1 where a query's own person is never in the gallery (across people)."""
     e, y = embed_fn(windows_of(clips, length)), labels_of(clips)
     s = np.array([c.subject for c in clips])
-    from training.metrics import l2n
     sim = l2n(e) @ l2n(e).T
     sim[s[:, None] == s[None, :]] = -np.inf
     return accuracy(y[sim.argmax(axis=1)], y)
