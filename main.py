@@ -1,6 +1,7 @@
 """FoCoViL: live, view-invariant action recognition from a camera.
 
-  python main.py                                   demo: camera 0, or the shipped clip when there is none
+  python main.py                                   the window on camera 0, or on the shipped clip when there is none
+                                                   (no display: the same demo, labels printed in the terminal)
   python main.py --headless --video FILE --out labels.jsonl
   python main.py record --label NAME (--video FILE --start S --end E | --camera N --seconds S)
   python main.py library list | delete NAME | rename OLD NEW | export FILE | import FILE
@@ -74,7 +75,16 @@ def main(argv: list[str] | None = None) -> int:
                 return app.fail(ValueError("--headless needs --video FILE (or a camera index)"))
             video = int(a.video) if a.video.isdigit() else a.video
             out = app.headless(video, a.out, a.library, a.encoder, a.pose_model, s, a.verbose, echo=not a.out)
+        elif app.display_available():
+            from realtime.gui.app import main as gui_main
+            source = "0" if app.camera_available(0) else str(app.DEMO_CLIP)
+            args = ["--start", *(["--camera", "0"] if source == "0" else ["--video", source])]
+            for flag, value in (("--library", a.library), ("--encoder", a.encoder), ("--pose-model", a.pose_model)):
+                if value:
+                    args += [flag, value]
+            return gui_main(args)
         else:
+            print("no display found: running the demo in the terminal (--headless does this on purpose)", flush=True)
             out = app.demo(a.library, a.encoder, a.pose_model, s, a.verbose)
     except (app.AppError, ValueError, OSError) as e:
         return app.fail(e)

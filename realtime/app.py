@@ -163,6 +163,16 @@ def camera_available(index: int = 0) -> bool:
         return False
 
 
+def display_available() -> bool:
+    """A screen for the window: an X or Wayland display, or a Qt platform chosen explicitly."""
+    import os
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def demo(library: str | None, encoder: str | None, pose_model: str | None, settings: Settings, verbose: bool) -> dict:
     """The camera if there is one, else the shipped real clip, labels printed as they come."""
     spec: str | int = 0 if camera_available(0) else str(DEMO_CLIP)

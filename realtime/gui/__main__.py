@@ -1,0 +1,5 @@
+import sys
+
+from realtime.gui.app import main
+
+sys.exit(main())
