@@ -18,7 +18,7 @@ import numpy as np
 from realtime.encoder import EncoderFileError, load_encoder
 from realtime.library import Library, LibraryError, default_library_path
 from realtime.pipeline import Recognizer, Settings, run, segment_windows, skeletons_of_video
-from realtime.source import SourceError
+from realtime.source import SourceError, open_source
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ENCODER = ROOT / "weights" / "focovil_app.pt"
@@ -62,7 +62,6 @@ def _pose(model: str | None, verbose: bool):
 
 
 def _source(spec, fps: float | None = None):
-    from realtime.source import SourceError, open_source
     try:
         return open_source(spec, fps=fps)
     except SourceError as e:
@@ -155,7 +154,6 @@ def library_command(action: str, args: list[str], library: str | None, encoder: 
 
 
 def camera_available(index: int = 0) -> bool:
-    from realtime.source import SourceError, open_source
     try:
         with open_source(index):
             return True

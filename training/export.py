@@ -69,10 +69,10 @@ def code_version() -> str:
 
 def load_trained(path: str | Path) -> tuple[Encoder, dict]:
     """The encoder and config of a ``training.train`` output (``model.pt``)."""
+    from training.config import TrainConfig
+    from training.train import build_model
     state = torch.load(path, map_location="cpu", weights_only=False)
-    cfg = state["config"]
-    enc = Encoder(arch=cfg["arch"], width=cfg["width"], dim=cfg["dim"], align=cfg["align"],
-                  align_frames=cfg["align_frames"], dropout=cfg["dropout"], align_level=cfg.get("align_level", False), bones=cfg.get("bones", False))
+    enc = build_model(TrainConfig(**state["config"])).encoder    # one place maps settings to a model
     enc.load_state_dict({k[len("encoder."):]: v for k, v in state["model"].items() if k.startswith("encoder.")})
     return enc.eval(), state
 
