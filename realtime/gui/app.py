@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import signal
 import sys
 
 from realtime.gui import use_pyqt5_plugins
@@ -19,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     use_pyqt5_plugins()   # again, in case something imported cv2 afresh; harmless
+    from PyQt5.QtCore import QTimer
     from PyQt5.QtWidgets import QApplication
 
     from realtime.gui.window import MainWindow
@@ -26,10 +30,24 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("FoCoViL")
     source = args.video if args.video else args.camera
     win = MainWindow(args.library, args.encoder, args.pose_model, source)
+    win.label_changed.connect(_echo)
+    # Ctrl+C in the terminal or a SIGTERM closes the window as its close button does (the worker
+    # stops, the library is closed); the timer lets Python's signal handlers run during Qt's loop.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: win.close())
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
     win.show()
     if args.start:
         win.start()
     return app.exec_()
+
+
+def _echo(label: str, similarity: float) -> None:
+    """Each change of label, one JSON line on stdout, for whoever follows the window from a script."""
+    sim = round(similarity, 4) if math.isfinite(similarity) else None
+    print(json.dumps({"label": label, "similarity": sim}), flush=True)
 
 
 if __name__ == "__main__":

@@ -5,14 +5,14 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PyQt5.QtCore import QSettings, Qt, QTimer
+from PyQt5.QtCore import QSettings, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QFont
 from PyQt5.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                              QFrame, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit,
                              QMainWindow, QMessageBox, QProgressBar, QPushButton, QSpinBox, QSplitter,
                              QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from realtime.app import DEMO_CLIP, AppError, open_library
+from realtime.app import DEFAULT_ENCODER, DEMO_CLIP, AppError, open_library
 from realtime.classify import NO_PERSON, UNKNOWN
 from realtime.library import LibraryError
 from realtime.pipeline import Settings, segment_windows
@@ -36,6 +36,7 @@ QProgressBar { border: 1px solid #cfd5dc; border-radius: 4px; background: #eef0f
 QProgressBar::chunk { background: #3a7bd5; border-radius: 3px; }
 QProgressBar#small { height: 8px; }
 QPushButton { padding: 5px 12px; }
+QLabel#device { font-weight: 600; }
 """
 
 SOURCE_CAMERA = "Camera {}"
@@ -49,12 +50,27 @@ def parse_source(text: str) -> int | str:
     return int(t) if t.isdigit() else text.strip()
 
 
+def display_path(path: str | Path) -> str:
+    """A path as short as it can be shown: relative to the working folder when inside it."""
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(p)
+
+
 def _fmt_ms(v: float) -> str:
-    return "–" if v is None or not math.isfinite(v) else f"{v:.1f} ms"
+    return "–" if v is None or not math.isfinite(v) else f"{v:.1f}"
+
+
+def device_text(device: str) -> str:
+    """"cpu" -> "CPU", "cuda"/"cuda:0" -> "GPU (cuda)"."""
+    return "CPU" if device == "cpu" else f"GPU ({device})" if device.startswith("cuda") else device.upper()
 
 
 class MainWindow(QMainWindow):
     RECENT = 8
+    label_changed = pyqtSignal(str, float)    # a new current label and its similarity (NaN: none)
 
     def __init__(self, library_path: str | Path | None = None, encoder_path: str | Path | None = None,
                  pose_model: str | Path | None = None, source: int | str | None = None,
@@ -70,6 +86,7 @@ class MainWindow(QMainWindow):
         self.recent: list[str] = []
         self.current_label: str | None = None
         self._countdown_left = 0
+        self._marking = False        # "mark start" pressed, "mark end" not yet
         self._countdown = QTimer(self)
         self._countdown.setInterval(1000)
         self._countdown.timeout.connect(self._tick_countdown)
@@ -102,11 +119,15 @@ class MainWindow(QMainWindow):
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
         self.video = VideoView()
-        lv.addWidget(self.video, 1)
+        lv.addWidget(self.video, 3)
+        self.skeleton = SkeletonView(title="What the encoder sees: the window after view alignment")
+        self.skeleton.setMinimumHeight(230)
+        self.skeleton.setMaximumHeight(320)
+        lv.addWidget(self.skeleton, 2)
         row = QHBoxLayout()
         self.source_box = QComboBox(editable=True)
-        self.source_box.addItems([SOURCE_CAMERA.format(0), SOURCE_CAMERA.format(1), str(DEMO_CLIP)])
-        self.source_box.setMinimumContentsLength(24)
+        self.source_box.addItems([SOURCE_CAMERA.format(0), SOURCE_CAMERA.format(1), display_path(DEMO_CLIP)])
+        self.source_box.setMinimumContentsLength(16)
         self.source_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.source_box.setToolTip("A camera index (\"Camera 0\") or a video file")
         browse = QPushButton("File…", clicked=self._browse)
@@ -170,26 +191,22 @@ class MainWindow(QMainWindow):
         cv.addWidget(recent_box)
         rv.addWidget(card)
 
-        self.skeleton = SkeletonView()
-        self.skeleton.setMinimumHeight(150)
-        self.skeleton.setMaximumHeight(260)
-        rv.addWidget(self.skeleton, 1)
-
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_record(), "Record")
         self.tabs.addTab(self._build_library(), "Library")
         self.tabs.addTab(self._build_settings(), "Settings")
-        rv.addWidget(self.tabs)
+        rv.addWidget(self.tabs, 1)
         split.addWidget(right)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        split.setSizes([760, 440])
+        split.setSizes([740, 500])
 
         # ---- status bar
         sb = self.statusBar()
         self.fps_view = QLabel("fps –")
-        self.lat_view = QLabel("pose – · encode – · search –")
+        self.lat_view = QLabel("pose – · encode – · search – ms")
         self.device_view = QLabel("device –")
+        self.device_view.setObjectName("device")
         for w in (self.fps_view, self.lat_view, self.device_view):
             w.setContentsMargins(8, 0, 8, 0)
             sb.addPermanentWidget(w)
@@ -197,23 +214,46 @@ class MainWindow(QMainWindow):
 
     def _build_record(self) -> QWidget:
         w = QWidget()
-        f = QFormLayout(w)
+        v = QVBoxLayout(w)
+        f = QFormLayout()
         self.rec_label = QLineEdit(placeholderText="name of the action, e.g. wave")
         self.rec_countdown = QSpinBox(minimum=0, maximum=10, value=3, suffix=" s")
-        self.rec_seconds = QDoubleSpinBox(minimum=0.5, maximum=30.0, value=3.0, singleStep=0.5, suffix=" s")
+        self.rec_seconds = QDoubleSpinBox(minimum=0.5, maximum=30.0, value=3.0, singleStep=0.5, decimals=1,
+                                          suffix=" s")
         f.addRow("Label", self.rec_label)
-        f.addRow("Countdown", self.rec_countdown)
-        f.addRow("Record for", self.rec_seconds)
-        row = QHBoxLayout()
+        timed = QHBoxLayout()
+        timed.addWidget(QLabel("after"))
+        timed.addWidget(self.rec_countdown)
+        timed.addWidget(QLabel("for"))
+        timed.addWidget(self.rec_seconds)
         self.rec_btn = QPushButton("Record", clicked=self.begin_recording)
-        self.save_btn = QPushButton("Save", clicked=self.save_recording)
-        self.discard_btn = QPushButton("Discard", clicked=self.discard_recording)
-        for b in (self.rec_btn, self.save_btn, self.discard_btn):
-            row.addWidget(b)
-        f.addRow(row)
+        timed.addWidget(self.rec_btn, 1)
+        f.addRow("Timed", timed)
+        marked = QHBoxLayout()
+        self.mark_start_btn = QPushButton("Mark start", clicked=self.mark_start)
+        self.mark_end_btn = QPushButton("Mark end", clicked=self.mark_end)
+        self.mark_start_btn.setToolTip("Start keeping the skeletons now (pause the video to pick the moment)")
+        self.mark_end_btn.setToolTip("Stop keeping them here; works while paused too")
+        marked.addWidget(self.mark_start_btn)
+        marked.addWidget(self.mark_end_btn)
+        f.addRow("Or mark", marked)
+        v.addLayout(f)
         self.rec_status = QLabel("Start a source, then record an action to add it to the library.",
                                  objectName="note", wordWrap=True)
-        f.addRow(self.rec_status)
+        v.addWidget(self.rec_status)
+        row = QHBoxLayout()
+        self.preview = SkeletonView(views=("front",), title="Preview (aligned)")
+        self.preview.clear("the captured action plays here")
+        self.preview.setMinimumSize(170, 150)
+        row.addWidget(self.preview, 1)
+        col = QVBoxLayout()
+        self.save_btn = QPushButton("Save as prototype", clicked=self.save_recording)
+        self.discard_btn = QPushButton("Discard", clicked=self.discard_recording)
+        col.addWidget(self.save_btn)
+        col.addWidget(self.discard_btn)
+        col.addStretch(1)
+        row.addLayout(col)
+        v.addLayout(row, 1)
         return w
 
     def _build_library(self) -> QWidget:
@@ -234,9 +274,25 @@ class MainWindow(QMainWindow):
                            ("Import…", self._import_clicked), ("Export…", self._export_clicked)):
             row.addWidget(QPushButton(text, clicked=slot))
         v.addLayout(row)
-        self.lib_note = QLabel("", objectName="note")
+        self.lib_note = QLabel("", objectName="note", wordWrap=True)
         v.addWidget(self.lib_note)
+        self.encoder_note = QLabel("", objectName="note", wordWrap=True)
+        v.addWidget(self.encoder_note)
+        self._show_encoder()
         return w
+
+    def _show_encoder(self) -> None:
+        """The encoder in use (loaded: its file, device and size; before Start: the file it will load)."""
+        e = self.encoder
+        if e is not None:
+            text = (f"Encoder: {e.path.name} on {e.device} · {e.dim}-d embeddings, "
+                    f"windows of {e.window} frames")
+            tip = str(e.path)
+        else:
+            path = Path(self.encoder_path) if self.encoder_path else DEFAULT_ENCODER
+            text, tip = f"Encoder: {path.name} (loads on Start)", str(path)
+        self.encoder_note.setText(text)
+        self.encoder_note.setToolTip(tip)
 
     def _build_settings(self) -> QWidget:
         w = QWidget()
@@ -248,9 +304,11 @@ class MainWindow(QMainWindow):
         self.set_stride = QDoubleSpinBox(minimum=0.05, maximum=2.0, singleStep=0.05, decimals=2, suffix=" s")
         self.set_smoothing = QDoubleSpinBox(minimum=0.0, maximum=0.95, singleStep=0.05, decimals=2)
         self.set_smoothing.setToolTip("Weight of the past in the label's moving average (0: none)")
-        f.addRow("Unknown threshold", self.set_threshold)
-        f.addRow("Window", self.set_window)
-        f.addRow("Stride", self.set_stride)
+        self.set_window.setToolTip("How much of the past each label looks at")
+        self.set_stride.setToolTip("How often a new label comes")
+        f.addRow("\u201cUnknown\u201d below similarity", self.set_threshold)
+        f.addRow("Window length", self.set_window)
+        f.addRow("A label every", self.set_stride)
         f.addRow("Smoothing", self.set_smoothing)
         f.addRow(QLabel("Changes apply at once (the window restarts) and are kept between runs.",
                         objectName="note", wordWrap=True))
@@ -270,7 +328,8 @@ class MainWindow(QMainWindow):
         self.loop_box.setChecked(st.value("loop", True, bool))
         src = source if source is not None else st.value("source", None)
         if src is not None:
-            self.source_box.setCurrentText(SOURCE_CAMERA.format(src) if isinstance(src, int) else str(src))
+            self.source_box.setCurrentText(SOURCE_CAMERA.format(src) if isinstance(src, int) else display_path(src))
+            self.source_box.lineEdit().setCursorPosition(0)
         for box in (self.set_threshold, self.set_window, self.set_stride, self.set_smoothing):
             box.valueChanged.connect(self._settings_changed)
 
@@ -347,7 +406,9 @@ class MainWindow(QMainWindow):
 
     def _on_ready(self, encoder, description: str) -> None:
         self.encoder = encoder
-        self.device_view.setText(f"device {encoder.device} · {encoder.path.name}")
+        self._show_encoder()
+        self.device_view.setText(device_text(encoder.device))
+        self.device_view.setToolTip(f"encoder {encoder.path}")
         self.statusBar().showMessage(f"Running on {description}", 5000)
         self.detail_view.setText("waiting for the first window…")
         if self.recording is None:
@@ -363,6 +424,7 @@ class MainWindow(QMainWindow):
         w.wait(5000)
         w.deleteLater()
         self._countdown.stop()
+        self._marking = False
         self.pause_btn.setText("Pause")
         if self.current_label is None:
             self.detail_view.setText("press Start")
@@ -378,7 +440,10 @@ class MainWindow(QMainWindow):
         self.pause_btn.setEnabled(running)
         self.stop_btn.setEnabled(running)
         self.source_box.setEnabled(not running)
-        self.rec_btn.setEnabled(running and self.recording is None and not self._countdown.isActive())
+        capturing = self._countdown.isActive() or (running and self.worker.recording)
+        self.rec_btn.setEnabled(running and not capturing)
+        self.mark_start_btn.setEnabled(running and not capturing)
+        self.mark_end_btn.setEnabled(running and self._marking)
         self.save_btn.setEnabled(self.recording is not None)
         self.discard_btn.setEnabled(self.recording is not None)
 
@@ -406,6 +471,7 @@ class MainWindow(QMainWindow):
             self.runner_bars[i].setValue(int(round(100 * s)))
             self.runner_bars[i].setVisible(bool(lab))
         if not self.recent or self.recent[-1] != p.label:
+            self.label_changed.emit(p.label, float(p.similarity))
             self.recent = (self.recent + [p.label])[-self.RECENT:]
             for chip, lab in zip(self.recent_chips, list(reversed(self.recent)) + [""] * self.RECENT):
                 chip.setText(lab)
@@ -420,30 +486,62 @@ class MainWindow(QMainWindow):
         fps = s.get("fps", float("nan"))
         self.fps_view.setText(f"{fps:.1f} fps" if math.isfinite(fps) else "fps –")
         self.lat_view.setText(f"pose {_fmt_ms(s['pose_ms'])} · encode {_fmt_ms(s['encode_ms'])} · "
-                              f"search {_fmt_ms(s['search_ms'])} · other {_fmt_ms(s['overhead_ms'])}")
-        self.device_view.setText(f"device {s['device']}" + (f" · {self.encoder.path.name}" if self.encoder else ""))
+                              f"search {_fmt_ms(s['search_ms'])} · other {_fmt_ms(s['overhead_ms'])} ms")
+        self.lat_view.setToolTip("Median time per stage over the last frames")
+        self.device_view.setText(device_text(s["device"]))
 
     # ================================================================ errors
     def show_error(self, message: str) -> None:
+        """The whole message in the banner above everything; its headline (before the first colon)
+        where the video would be, when there is no video to show."""
         self.banner.setText(message)
         self.banner.show()
-        self.statusBar().showMessage(message.splitlines()[0][:160], 15000)
+        self.statusBar().clearMessage()
         if self.worker is None or "Cannot" in message:
-            self.video.set_message(message)
+            self.video.set_message(message.split(":")[0] + " (details above)")
 
     def clear_error(self) -> None:
         self.banner.hide()
         self.banner.setText("")
 
     # ================================================================ recording
-    def begin_recording(self) -> None:
+    def _can_record(self) -> bool:
         if self.worker is None:
             self.show_error("Start a camera or a video before recording.")
-            return
+            return False
         if not self.rec_label.text().strip():
             self.rec_status.setText("Type the action's name first.")
             self.rec_label.setFocus()
+            return False
+        return True
+
+    def _new_capture(self) -> None:
+        self.recording = None
+        self.preview.clear("recording…")
+
+    def mark_start(self) -> None:
+        """Starts keeping the stream's skeletons at the current frame, until :meth:`mark_end`."""
+        if not self._can_record():
             return
+        self._new_capture()
+        self._marking = True
+        self.worker.start_recording(None)
+        self.rec_status.setText("Recording from here: press Mark end where the action ends "
+                                "(pause the video to pick the moment).")
+        self._update_buttons()
+
+    def mark_end(self) -> None:
+        if self.worker is None or not self._marking:
+            return
+        self._marking = False
+        self.worker.end_recording()
+        self.rec_status.setText("Ending the recording…")
+        self._update_buttons()
+
+    def begin_recording(self) -> None:
+        if not self._can_record():
+            return
+        self._new_capture()
         self.save_settings()
         self._countdown_left = self.rec_countdown.value()
         if self._countdown_left <= 0:
@@ -471,20 +569,39 @@ class MainWindow(QMainWindow):
         self._update_buttons()
 
     def _on_rec_progress(self, done: float, wanted: float) -> None:
-        self.rec_status.setText(f"Recording… {done:.1f} / {wanted:.1f} s")
+        if wanted > 0:
+            self.rec_status.setText(f"Recording… {done:.1f} / {wanted:.1f} s")
+        elif self._marking:
+            self.rec_status.setText(f"Recording… {done:.1f} s: press Mark end where the action ends.")
 
     def _on_recorded(self, times: np.ndarray, skels: np.ndarray) -> None:
         n = len(times)
         seen = int(np.isfinite(skels).all(axis=(1, 2)).sum()) if n else 0
         span = float(times[-1] - times[0]) if n > 1 else 0.0
+        self._marking = False
         if seen < 2:
             self.recording = None
+            self.preview.clear("nobody in the recording")
             self.rec_status.setText(f"Nobody was seen in the recording ({n} frames); nothing to save. Try again.")
         else:
             self.recording = (times, skels)
+            self._show_preview(times, skels)
             self.rec_status.setText(f"Captured {span:.1f} s: {n} frames, {seen} with a person. "
                                     f"Save it as \u201c{self.rec_label.text().strip()}\u201d or discard it.")
         self._update_buttons()
+
+    def _show_preview(self, times: np.ndarray, skels: np.ndarray) -> None:
+        """The whole capture as one aligned window (the encoder's own alignment), played in real time."""
+        if self.encoder is None:
+            return
+        try:
+            whole = segment_windows(times, skels, self.encoder.window, float("inf"))[0]
+            aligned = self.encoder.align(whole[None])[0]
+        except ValueError as e:
+            self.preview.clear(f"no preview: {e}")
+            return
+        span = float(np.nanmax(times) - np.nanmin(times))
+        self.preview.play(aligned, fps=len(aligned) / span if span > 0 else 15.0)
 
     def save_recording(self) -> int:
         """Adds the captured segment's windows as prototypes of the typed label; returns how many."""
@@ -504,6 +621,7 @@ class MainWindow(QMainWindow):
             self.show_error(f"Could not save the recording: {e}")
             return 0
         self.recording = None
+        self.preview.clear(f"saved as \u201c{label}\u201d")
         self.rec_status.setText(f"Saved {len(ids)} prototype{'s' if len(ids) != 1 else ''} of \u201c{label}\u201d.")
         self._library_changed()
         self._update_buttons()
@@ -511,6 +629,7 @@ class MainWindow(QMainWindow):
 
     def discard_recording(self) -> None:
         self.recording = None
+        self.preview.clear("discarded")
         self.rec_status.setText("Recording discarded.")
         self._update_buttons()
 
@@ -524,7 +643,7 @@ class MainWindow(QMainWindow):
             item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
             self.lib_table.setItem(i, 1, item)
         total = sum(c for _, c in rows)
-        where = f" in {self.library.path}" if self.library is not None else ""
+        where = f" in {self.library.path.name}" if self.library is not None else ""
         self.lib_note.setText(f"{len(rows)} labels, {total} prototypes{where}")
         self.lib_note.setToolTip(str(self.library.path) if self.library is not None else "")
 
@@ -546,7 +665,7 @@ class MainWindow(QMainWindow):
         except LibraryError as e:
             self.show_error(str(e))
             return 0
-        self.statusBar().showMessage(f"Deleted \u201c{name}\u201d ({n} prototypes)", 5000)
+        self.statusBar().showMessage(f"Deleted \u201c{name}\u201d ({n} prototype{'s' if n != 1 else ''})", 5000)
         self._library_changed()
         return n
 

@@ -27,7 +27,7 @@ class RecognitionWorker(QThread):
     ready = pyqtSignal(object, str)          # encoder (EncoderRuntime), source description
     frame_ready = pyqtSignal(object)         # FrameResult (image, pose, windows with .aligned)
     stats = pyqtSignal(dict)                 # fps, pose_ms, encode_ms, search_ms, overhead_ms, device
-    recording_progress = pyqtSignal(float, float)   # seconds recorded, seconds wanted
+    recording_progress = pyqtSignal(float, float)   # seconds recorded, seconds wanted (0: until marked)
     recorded = pyqtSignal(object, object)    # times [N], canonical skeletons [N, 20, 3] (NaN: nobody)
     failed = pyqtSignal(str)                 # a readable one-line message; the run is over
     source_warnings = pyqtSignal(list)       # non-fatal problems the source met (truncated file...)
@@ -45,7 +45,8 @@ class RecognitionWorker(QThread):
         self._paused = False
         self._refresh = False
         self._new_settings: Settings | None = None
-        self._record_s: float | None = None      # requested recording length (stream seconds)
+        self._record_s: float | None = None      # requested recording length (stream seconds; inf: until marked)
+        self._rec_end = False                    # "mark end" pressed: finish at the next frame (or now, if paused)
         self._rec_times: list[float] = []
         self._rec_skels: list[np.ndarray] = []
         self._rec_t0: float | None = None
@@ -68,10 +69,21 @@ class RecognitionWorker(QThread):
     def apply_settings(self, settings: Settings) -> None:
         self._new_settings = settings
 
-    def start_recording(self, seconds: float) -> None:
-        """Keeps the skeletons of the next ``seconds`` of the stream; ``recorded`` gives them."""
+    def start_recording(self, seconds: float | None = None) -> None:
+        """Keeps the skeletons of the next ``seconds`` of the stream (``None``: until
+        :meth:`end_recording`, i.e. "mark start" ... "mark end"); ``recorded`` gives them."""
         self._rec_times, self._rec_skels, self._rec_t0 = [], [], None
-        self._record_s = float(seconds)
+        self._rec_end = False
+        self._record_s = float("inf") if seconds is None else float(seconds)
+
+    def end_recording(self) -> None:
+        """"Mark end": the recording stops at the current frame, even while paused."""
+        if self._record_s is not None:
+            self._rec_end = True
+
+    @property
+    def recording(self) -> bool:
+        return self._record_s is not None
 
     def cancel_recording(self) -> None:
         self._record_s = None
@@ -157,6 +169,8 @@ class RecognitionWorker(QThread):
                 if self._paused:
                     paused_at = time.perf_counter()
                     while self._paused and not self._stop:
+                        if self._rec_end and self._record_s is not None:
+                            self._finish_recording()
                         time.sleep(0.03)
                     if wall0 is not None:
                         wall0 += time.perf_counter() - paused_at
@@ -188,12 +202,13 @@ class RecognitionWorker(QThread):
         self._rec_skels.append(fr.pose.skeleton if fr.pose is not None
                                else np.full((NUM_JOINTS, 3), np.nan, np.float32))
         done = fr.t - self._rec_t0
-        self.recording_progress.emit(min(done, self._record_s), self._record_s)
-        if done >= self._record_s:
+        wanted = self._record_s if np.isfinite(self._record_s) else 0.0
+        self.recording_progress.emit(min(done, self._record_s), wanted)
+        if done >= self._record_s or self._rec_end:
             self._finish_recording()
 
     def _finish_recording(self) -> None:
-        self._record_s = None
+        self._record_s, self._rec_end = None, False
         times = np.array(self._rec_times, dtype=np.float64)
         skels = np.array(self._rec_skels, dtype=np.float32).reshape(-1, NUM_JOINTS, 3)
         self._rec_times, self._rec_skels, self._rec_t0 = [], [], None
