@@ -27,11 +27,14 @@ def random_rotation(b: int, max_yaw: float = math.pi, max_tilt: float = math.rad
 
 
 def spatial(x: torch.Tensor, max_tilt: float = math.radians(15), scale: tuple[float, float] = (0.85, 1.15),
-            jitter: float = 0.01, shear: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
+            jitter: float = 0.01, shear: float = 0.0, depth_scale: float = 0.0,
+            generator: torch.Generator | None = None) -> torch.Tensor:
     """Rotate, shear, scale per axis and jitter a batch of canonical windows ``[B, T, J, 3]``.
 
     Shear (off-diagonal terms uniform in +-``shear``) mimics other body proportions and the
     perspective errors of depth sensors, the standard skeleton augmentation of CrosSCLR/AimCLR.
+    ``depth_scale`` then stretches the (virtual) camera's z axis alone by up to +-that fraction:
+    a Kinect's depth, and its guess of limbs hidden along it, errs more than x and y.
     """
     b = x.shape[0]
     rot = random_rotation(b, max_tilt=max_tilt, generator=generator)
@@ -39,6 +42,9 @@ def spatial(x: torch.Tensor, max_tilt: float = math.radians(15), scale: tuple[fl
         sh = (torch.rand(b, 3, 3, generator=generator) * 2 - 1) * shear
         rot = rot @ (torch.eye(3) + sh * (1 - torch.eye(3)))
     s = torch.rand(b, 1, 1, 3, generator=generator) * (scale[1] - scale[0]) + scale[0]
+    if depth_scale > 0:
+        dz = 1 + (torch.rand(b, generator=generator) * 2 - 1) * depth_scale
+        s = s * torch.stack([torch.ones(b), torch.ones(b), dz], 1).view(b, 1, 1, 3)
     centre = x[:, :1, :1, :]
     out = torch.einsum("bij,btkj->btki", rot, x - centre) * s + centre
     if jitter > 0:
@@ -51,3 +57,26 @@ def random_span(b: int, min_frac: float, generator: torch.Generator | None = Non
     frac = torch.rand(b, generator=generator) * (1 - min_frac) + min_frac
     start = torch.rand(b, generator=generator) * (1 - frac)
     return start, start + frac
+
+
+LIMBS = ((5, 6, 7), (9, 10, 11), (13, 14, 15), (17, 18, 19))   # elbow/knee and below, canonical order
+
+
+def limb_drift(x: torch.Tensor, p: float, size: float = 0.08,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """With probability ``p`` per window, one limb drifts: its joints move by an offset that ramps
+    linearly from ``a`` to ``b`` over the window (``a, b ~ N(0, size^2)`` per axis, metres).
+
+    A Kinect that cannot see a limb (the far arm in a side view) guesses it, and the guess wanders;
+    this teaches the encoder that a wandering limb is still the same action.
+    """
+    b, t = x.shape[0], x.shape[1]
+    hit = torch.rand(b, generator=generator) < p
+    limb = torch.randint(len(LIMBS), (b,), generator=generator)
+    mask = torch.zeros(b, x.shape[2])
+    for k, joints in enumerate(LIMBS):
+        mask[:, list(joints)] += ((limb == k) & hit).float()[:, None]
+    ends = torch.randn(b, 2, 3, generator=generator) * size
+    ramp = torch.linspace(0, 1, t)[None, :, None]
+    offset = ends[:, :1] * (1 - ramp) + ends[:, 1:] * ramp                    # [B, T, 3]
+    return x + offset[:, :, None, :] * mask[:, None, :, None]

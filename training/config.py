@@ -18,7 +18,8 @@ class TrainConfig:
     kinder_gator: str = ""                # path to kinder_gator.npz to add its clips (unlabelled use)
     exclude_labels: str = ""              # NW-UCLA class ids (0-based, comma list) kept out of training
     exclude_motions: str = ""             # Kinder-Gator motion names (comma list) kept out of training
-    arch: str = "tcn"                     # tcn | gru
+    arch: str = "tcn"                     # tcn | gru | stgcn
+    stream: str = "joint"                 # joint (positions) | bone (child - parent vectors)
     width: int = 64
     dim: int = 256
     proj_dim: int = 128
@@ -35,6 +36,8 @@ class TrainConfig:
     max_tilt_deg: float = 15.0
     jitter: float = 0.01
     shear: float = 0.0
+    depth_scale: float = 0.0              # extra depth (z) scale in +-, camera frame: Kinect depth/fit errors
+    limb_noise: float = 0.0               # probability of a drifting limb (occluded-limb tracking errors)
     tau: float = 0.1
     gamma: float = 1.0
     beta: float = 0.0

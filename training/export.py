@@ -161,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="share of cosine similarity given to PCA'd aligned joints (0 = encoder only)")
     ap.add_argument("--hybrid-dims", type=int, default=64)
     ap.add_argument("--calibrate", action="store_true", help="measure the 'unknown' threshold on NW-UCLA into the metadata")
+    ap.add_argument("--evaluate", action="store_true",
+                    help="measure the cross-view protocol (encoder and both baselines) into the metadata; "
+                         "only for encoders that never saw view 3")
     a = ap.parse_args(argv)
     src = Path(a.run) / "model.pt" if Path(a.run).is_dir() else Path(a.run)
     if not src.exists():
@@ -168,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     metrics = json.loads(Path(a.metrics).read_text()) if a.metrics else None
     meta = export(src, a.out, metrics, a.hybrid_weight, a.hybrid_dims, a.calibrate)
+    if a.evaluate:
+        from training.evaluate import evaluate, summary
+        measured = summary(evaluate(a.out, "cross-view", data=meta["config"]["nwucla"], device="cpu"))
+        meta = export(src, a.out, {**meta["metrics"], "cross-view": measured}, a.hybrid_weight, a.hybrid_dims)
     print(json.dumps({"out": a.out, "embedding_dim": meta["embedding_dim"], "window": meta["window"],
                       "training_data": meta["training_data"], "metrics": meta["metrics"]}))
     return 0

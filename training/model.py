@@ -4,7 +4,15 @@ Input features per frame are the aligned joint positions and their frame-to-fram
 (``2 * J * 3`` channels). Two encoder families, chosen by measurement (see the model card):
 
 * ``tcn``: 1-D temporal convolutions with BatchNorm, mean+max pooled over time;
-* ``gru``: a 2-layer bidirectional GRU as in P&C (Su et al. 2020), mean-pooled over time.
+* ``gru``: a 2-layer bidirectional GRU as in P&C (Su et al. 2020), mean-pooled over time;
+* ``stgcn``: a small spatial-temporal graph network (ST-GCN, Yan et al. 2018, with the learnable
+  adjacency offset of 2s-AGCN): each joint keeps its own channels, so a limb's motion is not mixed
+  into one flat vector at the first layer. Per layer ``h <- ReLU(BN(TConv(ReLU(BN(sum_k A_k h W_k)))) + h)``
+  with ``A_0 = I``, ``A_1`` the normalised bone adjacency (both directions) and a learned ``B`` added.
+
+``stream``: ``joint`` feeds positions + velocities; ``bone`` feeds bone vectors (child - parent) +
+their velocities, the second stream of the two-stream models (2s-AGCN, 3s-CrosSCLR); their
+embeddings can be concatenated into an ensemble at export.
 
 The embedding the app stores and searches is the L2-normalised encoder output (before the
 projection head, which only serves the contrastive loss, as in SimCLR/MoCo v2).
@@ -19,16 +27,27 @@ from realtime.skeleton import BONES, NUM_JOINTS
 from training.align import ViewAlign
 
 
-def _features(x: torch.Tensor, bones: bool = False, parents: torch.Tensor | None = None,
-              children: torch.Tensor | None = None) -> torch.Tensor:
-    """``[B, T, J, 3]`` aligned -> ``[B, T, C]``: positions, velocities (and bone vectors)."""
-    b, t = x.shape[0], x.shape[1]
-    pos = x.reshape(b, t, -1)
-    vel = torch.cat([pos[:, 1:] - pos[:, :-1], torch.zeros_like(pos[:, :1])], dim=1)
-    if bones and parents is not None and children is not None:
-        bone = (x.index_select(2, children) - x.index_select(2, parents)).reshape(b, t, -1)
-        return torch.cat([pos, vel, bone], dim=-1)
-    return torch.cat([pos, vel], dim=-1)
+def _bone_vectors(x: torch.Tensor, parents: torch.Tensor) -> torch.Tensor:
+    """``[B, T, J, 3]`` -> child minus parent for every joint (the root's own bone is zero)."""
+    return x - x.index_select(2, parents)
+
+
+def _joint_features(x: torch.Tensor, stream: str, bones: bool, parents: torch.Tensor) -> torch.Tensor:
+    """``[B, T, J, 3]`` aligned -> ``[B, T, J, C]``: the stream's vectors and their velocities."""
+    base = _bone_vectors(x, parents) if stream == "bone" else x
+    vel = torch.cat([base[:, 1:] - base[:, :-1], torch.zeros_like(base[:, :1])], dim=1)
+    if bones and stream != "bone":
+        return torch.cat([base, vel, _bone_vectors(x, parents)], dim=-1)
+    return torch.cat([base, vel], dim=-1)
+
+
+def _adjacency() -> torch.Tensor:
+    """``[2, J, J]``: identity and the symmetric-normalised bone graph."""
+    a = torch.zeros(NUM_JOINTS, NUM_JOINTS)
+    for p, c in BONES:
+        a[p, c] = a[c, p] = 1.0
+    d = a.sum(1).clamp_min(1).rsqrt()
+    return torch.stack([torch.eye(NUM_JOINTS), d[:, None] * a * d[None, :]])
 
 
 class TCN(nn.Module):
@@ -44,6 +63,41 @@ class TCN(nn.Module):
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         h = self.net(f.transpose(1, 2))                       # [B, C, T']
         return self.out(torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1))
+
+
+class GraphBlock(nn.Module):
+    def __init__(self, i: int, o: int, stride: int, adjacency: torch.Tensor, dropout: float):
+        super().__init__()
+        self.register_buffer("a", adjacency)
+        self.b = nn.Parameter(torch.zeros_like(adjacency))
+        self.spatial = nn.Conv2d(i, o * adjacency.shape[0], 1)
+        self.bn1 = nn.BatchNorm2d(o)
+        self.temporal = nn.Sequential(nn.Conv2d(o, o, (5, 1), (stride, 1), (2, 0)), nn.BatchNorm2d(o), nn.Dropout(dropout))
+        self.res = nn.Identity() if i == o and stride == 1 else nn.Sequential(nn.Conv2d(i, o, 1, (stride, 1)), nn.BatchNorm2d(o))
+        self.k, self.o = adjacency.shape[0], o
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:          # [B, C, T, J]
+        b, _, t, v = h.shape
+        y = self.spatial(h).view(b, self.k, self.o, t, v)
+        y = torch.einsum("bkctv,kvw->bctw", y, self.a + self.b)
+        y = self.temporal(torch.relu(self.bn1(y)))
+        return torch.relu(y + self.res(h))
+
+
+class STGCN(nn.Module):
+    def __init__(self, in_ch: int, width: int = 64, dim: int = 256, dropout: float = 0.1):
+        super().__init__()
+        a = _adjacency()
+        self.bn = nn.BatchNorm1d(in_ch * NUM_JOINTS)
+        self.blocks = nn.Sequential(GraphBlock(in_ch, width, 1, a, dropout), GraphBlock(width, width, 1, a, dropout),
+                                    GraphBlock(width, 2 * width, 2, a, dropout), GraphBlock(2 * width, 2 * width, 2, a, dropout))
+        self.out = nn.Linear(4 * width, dim)
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:          # [B, T, J, C]
+        b, t, v, c = f.shape
+        f = self.bn(f.reshape(b, t, v * c).transpose(1, 2)).view(b, v, c, t).permute(0, 2, 3, 1)
+        h = self.blocks(f)                                       # [B, C', T', J]
+        return self.out(torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1))
 
 
 class BiGRU(nn.Module):
@@ -63,22 +117,32 @@ class Encoder(nn.Module):
 
     def __init__(self, arch: str = "tcn", width: int = 64, dim: int = 256, align: bool = True,
                  align_frames: int = 0, dropout: float = 0.1, align_level: bool = False, yaw_jitter: float = 0.0,
-                 bones: bool = False):
+                 bones: bool = False, stream: str = "joint"):
         super().__init__()
+        if stream not in ("joint", "bone"):
+            raise ValueError(f"unknown input stream {stream!r} (joint or bone)")
         self.align = ViewAlign(ref_frames=align_frames, enabled=align, level=align_level, yaw_jitter=yaw_jitter)
-        self.bones = bones
-        self.register_buffer("bone_parents", torch.tensor([p for p, _ in BONES]), persistent=False)
-        self.register_buffer("bone_children", torch.tensor([c for _, c in BONES]), persistent=False)
-        in_ch = 2 * NUM_JOINTS * 3 + (len(BONES) * 3 if bones else 0)
+        self.bones, self.stream, self.graph = bones, stream, arch == "stgcn"
+        parents = [0] * NUM_JOINTS
+        for p, c in BONES:
+            parents[c] = p
+        self.register_buffer("bone_parents", torch.tensor(parents), persistent=False)
+        per_joint = 3 * (3 if bones and stream != "bone" else 2)
         if arch == "tcn":
-            self.backbone: nn.Module = TCN(in_ch, width, dim, dropout)
+            self.backbone: nn.Module = TCN(per_joint * NUM_JOINTS, width, dim, dropout)
         elif arch == "gru":
-            self.backbone = BiGRU(in_ch, width, dim, dropout)
+            self.backbone = BiGRU(per_joint * NUM_JOINTS, width, dim, dropout)
+        elif arch == "stgcn":
+            self.backbone = STGCN(per_joint, width, dim, dropout)
         else:
-            raise ValueError(f"unknown encoder family {arch!r} (tcn or gru)")
+            raise ValueError(f"unknown encoder family {arch!r} (tcn, gru or stgcn)")
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.backbone(_features(self.align(x), self.bones, self.bone_parents, self.bone_children))
+        f = _joint_features(self.align(x), self.stream, self.bones, self.bone_parents)
+        if not self.graph:   # flat families: [all positions, all velocities, ...] per frame
+            b, t, v, c = f.shape
+            f = f.view(b, t, v, c // 3, 3).transpose(2, 3).flatten(2)
+        return self.backbone(f)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.features(x), dim=1)

@@ -36,7 +36,7 @@ log = logging.getLogger("training.train")
 def build_model(cfg: TrainConfig) -> FoCoViL:
     return FoCoViL(proj_dim=cfg.proj_dim, arch=cfg.arch, width=cfg.width, dim=cfg.dim, align=cfg.align,
                    align_frames=cfg.align_frames, dropout=cfg.dropout, align_level=cfg.align_level,
-                   yaw_jitter=math.radians(cfg.yaw_jitter_deg), bones=cfg.bones)
+                   yaw_jitter=math.radians(cfg.yaw_jitter_deg), bones=cfg.bones, stream=cfg.stream)
 
 
 def _ids(s: str) -> set[int]:
@@ -68,7 +68,9 @@ def sample_batch(bank: ClipBank, cfg: TrainConfig, gen: torch.Generator) -> tupl
     def view(idx: list[int]) -> torch.Tensor:
         start, end = augment.random_span(len(idx), cfg.min_crop, gen)
         x = bank.crop(torch.tensor(idx), start, end, cfg.window)
-        return augment.spatial(x, max_tilt=tilt, jitter=cfg.jitter, shear=cfg.shear, generator=gen)
+        x = augment.spatial(x, max_tilt=tilt, jitter=cfg.jitter, shear=cfg.shear, depth_scale=cfg.depth_scale,
+                            generator=gen)
+        return augment.limb_drift(x, cfg.limb_noise, generator=gen) if cfg.limb_noise > 0 else x
     return view(a), view(b)
 
 

@@ -1,0 +1,53 @@
+"""The encoder families and augmentations the validation sweep chose between."""
+import math
+
+import pytest
+import torch
+
+from training import augment
+from training.augment import LIMBS, limb_drift
+from training.model import Encoder
+
+
+def test_limb_drift_moves_exactly_one_limb_of_each_hit_window():
+    x = torch.randn(64, 16, 20, 3)
+    out = limb_drift(x, p=1.0, generator=torch.Generator().manual_seed(0))
+    moved = (out - x).abs().amax(dim=(1, 3)) > 0                      # [B, J]
+    limb_joints = [set(j) for j in LIMBS]
+    for row in moved:
+        joints = set(torch.nonzero(row).flatten().tolist())
+        assert joints in limb_joints
+
+
+def test_limb_drift_off_leaves_windows_untouched():
+    x = torch.randn(8, 16, 20, 3)
+    assert torch.equal(limb_drift(x, p=0.0), x)
+
+
+def test_depth_scale_changes_depth_but_never_height():
+    x = torch.randn(32, 8, 20, 3)
+    kw = dict(max_tilt=0.0, scale=(1.0, 1.0), jitter=0.0)
+    plain = augment.spatial(x, **kw, generator=torch.Generator().manual_seed(1))
+    deep = augment.spatial(x, **kw, depth_scale=0.3, generator=torch.Generator().manual_seed(1))
+    assert torch.allclose(plain[..., 1], deep[..., 1], atol=1e-6)
+    assert not torch.allclose(plain[..., 2], deep[..., 2], atol=1e-3)
+    assert torch.allclose(plain[..., 0], deep[..., 0], atol=1e-6)
+
+
+@pytest.mark.parametrize("arch,stream", [("tcn", "bone"), ("stgcn", "joint"), ("stgcn", "bone")])
+def test_every_family_scripts_and_keeps_rotation_invariance(arch, stream):
+    enc = Encoder(arch=arch, stream=stream, width=16, dim=32).eval()
+    scripted = torch.jit.script(enc)
+    x = torch.randn(3, 32, 20, 3) * 0.3
+    a = math.radians(70)
+    rot = torch.tensor([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+    with torch.no_grad():
+        e, e_rot, e_script = enc(x), enc(x @ rot.T), scripted(x)
+    assert e.shape == (3, 32)
+    assert torch.allclose(e, e_script, atol=1e-5)
+    assert torch.allclose(e, e_rot, atol=1e-4)
+
+
+def test_unknown_stream_is_refused_by_name():
+    with pytest.raises(ValueError, match="stream"):
+        Encoder(stream="angles")
