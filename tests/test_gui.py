@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,9 @@ from realtime.app import DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
 from realtime.gui.window import MainWindow  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "docs" / "screenshots"
+# Screenshots go to a scratch folder unless FOCOVIL_SCREENSHOTS names one (to refresh the README's:
+# FOCOVIL_SCREENSHOTS=docs/screenshots pytest tests/test_gui.py); a test run never dirties the checkout.
+SHOTS = Path(os.environ.get("FOCOVIL_SCREENSHOTS") or Path(tempfile.gettempdir()) / "focovil-screenshots")
 
 
 @pytest.fixture()
