@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from realtime.encoder import EncoderFileError, load_encoder
-from realtime.library import Library, LibraryError, default_library_path
+from realtime.library import Library, LibraryError, default_library_path, file_sha256
 from realtime.pipeline import Recognizer, Settings, run, segment_windows, skeletons_of_video
 from realtime.source import SourceError, open_source
 
@@ -46,7 +46,24 @@ def open_library(path: str | Path | None) -> Library:
         raise AppError(str(e)) from e
 
 
-def open_encoder(path: str | Path | None, device: str | None = None):
+def active_encoder_path(lib: Library) -> Path:
+    """The encoder a library runs on when ``--encoder`` is not given: the one ``training.retrain``
+    promoted it to (``Library.active_encoder``), else the shipped default. A promoted file that is gone
+    or no longer matches its recorded sha256 is not trusted: a warning, and the default is used."""
+    rec = lib.active_encoder()
+    if rec is None:
+        return DEFAULT_ENCODER
+    path = Path(rec["file"])
+    if not path.is_file() or file_sha256(path) != rec.get("sha256"):
+        log.warning("the library's active encoder %s is missing or was changed; using %s", path, DEFAULT_ENCODER)
+        return DEFAULT_ENCODER
+    return path
+
+
+def open_encoder(path: str | Path | None, device: str | None = None, library: Library | None = None):
+    """``path``, else the library's active encoder (when a library is given), else the default."""
+    if path is None and library is not None:
+        path = active_encoder_path(library)
     try:
         return load_encoder(path or DEFAULT_ENCODER, device=device, cpu_threads=1)
     except EncoderFileError as e:
@@ -71,8 +88,8 @@ def _source(spec, fps: float | None = None):
 def headless(video: str | int, out: str | Path | None, library: str | None, encoder: str | None,
              pose_model: str | None, settings: Settings, verbose: bool = False, echo: bool = False) -> dict:
     """Labels for every window of a video (or camera): JSON lines to ``out``, a summary returned."""
-    enc = open_encoder(encoder)
     with open_library(library) as lib:
+        enc = open_encoder(encoder, library=lib)
         rec = Recognizer(enc, lib, settings)
         counts: dict[str, int] = {}
         n_frames = n_person = 0
@@ -117,7 +134,8 @@ def record(label: str, library: str | None, encoder: str | None, pose_model: str
            video: str | None = None, start: float = 0.0, end: float | None = None,
            camera: int | None = None, seconds: float = 3.0, verbose: bool = False) -> dict:
     """Adds prototypes of ``label`` from a video segment or a live camera recording."""
-    enc = open_encoder(encoder)
+    with open_library(library) as lib:
+        enc = open_encoder(encoder, library=lib)
     spec = video if video is not None else camera
     stop = end if video is not None else seconds
     try:
@@ -140,7 +158,9 @@ def record(label: str, library: str | None, encoder: str | None, pose_model: str
 def library_command(action: str, args: list[str], library: str | None, encoder: str | None, merge: bool = False) -> dict:
     with open_library(library) as lib:
         if action == "list":
-            return {"library": str(lib.path), "labels": dict(lib.list_labels()), "prototypes": len(lib)}
+            active = lib.active_encoder()
+            return {"library": str(lib.path), "labels": dict(lib.list_labels()), "prototypes": len(lib),
+                    "encoder": str(active["file"]) if active else str(DEFAULT_ENCODER)}
         if action == "delete":
             return {"deleted": args[0], "prototypes_removed": lib.delete_label(args[0])}
         if action == "rename":
@@ -149,7 +169,7 @@ def library_command(action: str, args: list[str], library: str | None, encoder: 
         if action == "export":
             return {"exported": str(lib.export_to(args[0]))}
         if action == "import":
-            return {"imported": lib.import_from(args[0], encoder=open_encoder(encoder)), "from": args[0]}
+            return {"imported": lib.import_from(args[0], encoder=open_encoder(encoder, library=lib)), "from": args[0]}
     raise AppError(f"unknown library action {action!r}")
 
 

@@ -566,6 +566,70 @@ class Library:
             total += len(ids)
         return total
 
+    # ------------------------------------------------------------ active encoder
+    def encoders_dir(self) -> Path:
+        """Where retrained encoders of this library live: ``<library stem>.encoders/`` beside the file."""
+        return self.path.with_name(self.path.stem + ".encoders")
+
+    def active_encoder(self) -> dict | None:
+        """The encoder this library was promoted to (``training.retrain``), or None (use the app's default).
+
+        ``{"file": absolute Path, "sha256", "version", "history": [earlier records, newest last], ...}``.
+        Stored in a ``settings`` table that older versions of the app simply ignore (schema unchanged).
+        """
+        if not self._read("SELECT 1 FROM sqlite_master WHERE type='table' AND name='settings'"):
+            return None
+        rows = self._read("SELECT value FROM settings WHERE key='active_encoder'")
+        if not rows:
+            return None
+        rec = json.loads(rows[0][0])
+        rec["file"] = (self.path.parent / rec["file"]).resolve()   # stored relative to the library's folder
+        return rec
+
+    def activate_encoder(self, encoder: Any, record: dict) -> int:
+        """Makes ``encoder`` (an ``EncoderRuntime`` whose file is in :meth:`encoders_dir`) the active one.
+
+        Every prototype is embedded with it and the pointer is switched in ONE transaction: a reader sees
+        either the old encoder with all its embeddings or the new one with all of its. The old encoder's
+        embeddings stay, so rolling back is another call of this. ``record`` is stored as the pointer
+        (``file`` made relative to the library's folder). Returns the number of prototypes embedded.
+        """
+        key = encoder_key(encoder)
+        todo = self.missing_embeddings(key)
+        vecs = self._embed_ids(encoder, key, todo)      # slow part, outside the write lock
+        rec = dict(record, sha256=key.sha256, file=os.path.relpath(Path(record["file"]).resolve(), self.path.parent.resolve()))
+        with self._tx() as c:
+            enc_id = self._encoder_id(c, key)
+            c.executemany("INSERT OR IGNORE INTO embeddings(prototype_id, encoder_id, vector) "
+                          "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM prototypes WHERE id=?)",
+                          ((pid, enc_id, _vector_blob(v, key.dim), pid) for pid, v in vecs.items()))
+            late = [int(r[0]) for r in c.execute(   # recorded meanwhile: embedded inside the transaction
+                "SELECT p.id FROM prototypes p WHERE NOT EXISTS (SELECT 1 FROM embeddings e "
+                "WHERE e.prototype_id=p.id AND e.encoder_id=?)", (enc_id,))]
+            for pid, v in self._embed_ids(encoder, key, late, conn=c).items():
+                c.execute("INSERT INTO embeddings(prototype_id, encoder_id, vector) VALUES (?,?,?)",
+                          (pid, enc_id, _vector_blob(v, key.dim)))
+            c.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            c.execute("INSERT OR REPLACE INTO settings(key, value) VALUES ('active_encoder', ?)",
+                      (json.dumps(rec, sort_keys=True),))
+        return len(vecs) + len(late)
+
+    def _embed_ids(self, encoder: Any, key: EncoderKey, ids: list[int], conn: sqlite3.Connection | None = None,
+                   batch_size: int = 256) -> dict[int, np.ndarray]:
+        out: dict[int, np.ndarray] = {}
+        for start in range(0, len(ids), batch_size):
+            chunk = ids[start:start + batch_size]
+            sql = f"SELECT id, frames, joints, window FROM prototypes WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id"
+            rows = conn.execute(sql, chunk).fetchall() if conn is not None else self._read(sql, chunk)
+            wins = [(int(pid), _window_from_blob(blob, int(f), int(j))) for pid, f, j, blob in rows]
+            bad = [pid for pid, w in wins if w is None]
+            if bad:
+                raise LibraryError(f"prototype(s) {bad[:20]} in {self.path} have no usable raw window; nothing was "
+                                   f"changed. Delete them and record those actions again.")
+            emb = np.asarray(encoder.embed(np.stack([resample_window(w, key.window) for _, w in wins])), np.float32)
+            out.update(zip([pid for pid, _ in wins], emb))
+        return out
+
     # ------------------------------------------------------------- export / import
     def export_to(self, path: str | Path) -> Path:
         """Writes the whole library to one self-contained file (SQLite backup API -> temp file -> os.replace).

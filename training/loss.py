@@ -12,6 +12,9 @@ With ``s_ij = z_i . z_j`` (cosine similarity) and temperature ``tau``, for ancho
 ``Pos_i`` is the other view of the same performance, plus (``mined = m > 0``) the ``m`` batch
 items most similar to that other view: neighbour positives that pull similar motions of
 different performances together (the recipes switch them on after the first third of training).
+With ``labels`` (``[N]``, ``-1`` = unlabelled; ``training.retrain`` passes the user's library labels),
+``Pos_i`` also holds every other batch item of the same label:
+``Pos_i = {partner(i)} u {j != i : y_j = y_i >= 0}`` (both views of each item carry its label).
 
 Two focalizations, both driven by pairwise similarity: ``w_ik`` makes negatives that sit close to
 the anchor (the ones that blur cluster boundaries) count more; ``(1 - P_i)^gamma`` makes the
@@ -27,7 +30,8 @@ import torch.nn.functional as F
 
 
 def focal_contrastive_loss(z1: torch.Tensor, z2: torch.Tensor, tau: float = 0.1,
-                           gamma: float = 1.0, beta: float = 0.0, mined: int = 0) -> torch.Tensor:
+                           gamma: float = 1.0, beta: float = 0.0, mined: int = 0,
+                           labels: torch.Tensor | None = None) -> torch.Tensor:
     n = z1.shape[0]
     z = torch.cat([z1, z2], dim=0)
     sim = z @ z.t()                                                       # [2N, 2N]
@@ -41,6 +45,9 @@ def focal_contrastive_loss(z1: torch.Tensor, z2: torch.Tensor, tau: float = 0.1,
         top = partner_sim.topk(mined, dim=1).indices
         pos_mask = pos_mask | torch.zeros_like(pos_mask).scatter_(1, top, True)
         pos_mask = pos_mask & ~eye
+    if labels is not None:
+        y = torch.cat([labels, labels]).to(z.device)
+        pos_mask = (pos_mask | ((y[:, None] == y[None, :]) & (y[:, None] >= 0))) & ~eye
     neg_mask = ~(eye | pos_mask)
     logits = sim / tau
     if beta > 0:

@@ -1,0 +1,162 @@
+"""Offline retraining (training.retrain): train -> check -> promote atomically -> report, and bad input.
+
+Real parts only: the shipped default library (raw windows of NW-UCLA view-1 clips and of the real
+NTU videos), the shipped app encoder, a small NW-UCLA subset (subject 1) and real SQLite / TorchScript
+files. Runs are a few steps long: they check the mechanics, not the accuracy (see the README).
+"""
+from __future__ import annotations
+
+import errno
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from realtime.app import DEFAULT_ENCODER, SHIPPED_LIBRARY, active_encoder_path, open_encoder
+from realtime.encoder import load_encoder
+from realtime.library import Library, file_sha256
+from training import retrain
+from training.loss import focal_contrastive_loss
+
+PROTOCOL_ENCODER = DEFAULT_ENCODER.with_name("focovil_protocol.pt")
+
+
+@pytest.fixture
+def lib(tmp_path: Path, shared_dir: Path) -> Path:
+    path = tmp_path / "library.sqlite3"
+    shutil.copyfile(SHIPPED_LIBRARY, path)
+    return path
+
+
+def run(lib: Path, shared_dir: Path, *flags: str) -> int:
+    return retrain.main(["--library", str(lib), "--data", str(shared_dir / "data/nw-ucla/all_sqe"),
+                         "--nwucla-subjects", "1", "--steps", "6", "--batch", "24", "--ckpt-every", "3",
+                         "--threads", "2", *flags])
+
+
+def report_of(lib: Path) -> dict:
+    return json.loads((lib.with_name(lib.stem + ".encoders") / "work" / "report.json").read_text())
+
+
+def state_of(lib: Path) -> tuple:
+    with Library(lib) as L:
+        return L.active_encoder(), [e.sha256 for e in L.encoders()], len(L)
+
+
+def test_user_labels_add_same_label_items_as_positives():
+    torch.manual_seed(0)
+    z1 = F.normalize(torch.randn(6, 8), dim=1)
+    z2 = F.normalize(z1 + 0.1 * torch.randn(6, 8), dim=1)
+    unlabelled = torch.full((6,), -1)
+    assert torch.allclose(focal_contrastive_loss(z1, z2, labels=unlabelled), focal_contrastive_loss(z1, z2))
+    z1[1], z2[1] = z1[0], z2[0]          # items 0 and 1 look alike: as negatives they cost, as positives they help
+    same = torch.tensor([0, 0, -1, -1, -1, -1])
+    assert focal_contrastive_loss(z1, z2, labels=same) < focal_contrastive_loss(z1, z2)
+
+
+def test_base_encoder_is_rebuilt_exactly_from_its_torchscript_file():
+    base = retrain.load_base(DEFAULT_ENCODER)          # hybrid file: encoder + fixed PCA part
+    x = np.random.default_rng(0).normal(size=(3, 32, 20, 3)).astype(np.float32)
+    ref = load_encoder(DEFAULT_ENCODER, device="cpu").embed(x)
+    assert np.allclose(retrain.module_embed(retrain.candidate_module(base))(x), ref, atol=1e-5)
+
+
+def test_promotion_reembeds_library_app_follows_and_rollback_restores(lib, shared_dir):
+    assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1") == 0   # any result is good enough
+    rep = report_of(lib)
+    assert rep["promoted"] and rep["version"] == 2
+    assert set(rep["before"]["user"]["knn1_per_class"]) == set(rep["after"]["user"]["knn1_per_class"])
+    assert any("single recording" in w for w in rep["warnings"])   # "falling", "pick up", "drink water"
+    assert (lib.with_name(lib.stem + ".encoders") / "work" / "report.png").stat().st_size > 10_000
+    folder = lib.with_name(lib.stem + ".encoders")
+    assert file_sha256(folder / "focovil-v1.pt") == file_sha256(DEFAULT_ENCODER)   # the previous encoder is kept
+    with Library(lib) as L:
+        assert active_encoder_path(L) == folder / "focovil-v2.pt"
+        enc = open_encoder(None, library=L)
+        assert enc.path == folder / "focovil-v2.pt" and L.missing_embeddings(enc) == []
+        L.add_prototype("wave", L.window(1), source="after promotion", encoder=enc)
+    assert retrain.main(["--library", str(lib), "--rollback"]) == 0
+    with Library(lib) as L:
+        assert active_encoder_path(L) == folder / "focovil-v1.pt"
+        assert L.missing_embeddings(load_encoder(folder / "focovil-v1.pt", device="cpu")) == []   # "wave" too
+    assert (folder / "focovil-v2.pt").exists()
+    assert retrain.main(["--library", str(lib), "--rollback"]) == 2    # nothing earlier than v1
+
+
+def test_candidate_worse_than_margin_is_not_promoted_and_nothing_changes(lib, shared_dir, capsys):
+    before = state_of(lib)
+    assert run(lib, shared_dir, "--margin-user", "-1", "--margin-cv", "-1") == 0   # demands +100 points
+    rep = report_of(lib)
+    assert not rep["promoted"] and all("worse than the allowed drop" in r for r in rep["reasons"])
+    assert state_of(lib) == before
+    assert not list(lib.with_name(lib.stem + ".encoders").glob("*.pt"))
+
+
+def test_changed_promoted_file_is_not_trusted_by_the_app(lib, shared_dir):
+    assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1") == 0
+    v2 = lib.with_name(lib.stem + ".encoders") / "focovil-v2.pt"
+    v2.write_bytes(v2.read_bytes() + b"\0")
+    with Library(lib) as L:
+        assert active_encoder_path(L) == DEFAULT_ENCODER
+
+
+def test_empty_library_and_unvalidatable_library_are_refused(tmp_path, shared_dir, capsys):
+    empty = tmp_path / "empty.sqlite3"
+    Library(empty).close()
+    assert run(empty, shared_dir) == 2
+    assert "is empty" in capsys.readouterr().err
+    once = tmp_path / "once.sqlite3"
+    with Library(SHIPPED_LIBRARY) as src, Library(once) as L:
+        for p in src.prototypes(with_windows=True)[:2]:      # two labels, one recording each
+            L.add_prototype(p.label + str(p.id), p.window, source=p.source)
+    assert run(once, shared_dir) == 2
+    assert "two or more recordings" in capsys.readouterr().err
+
+
+def test_library_from_another_encoder_is_refused(lib, shared_dir, capsys):
+    before = state_of(lib)
+    assert run(lib, shared_dir, "--base", str(PROTOCOL_ENCODER)) == 2
+    assert "was embedded by focovil_app.pt" in capsys.readouterr().err
+    assert state_of(lib) == before
+
+
+def test_interrupted_run_needs_resume_and_continues_from_its_checkpoint(lib, shared_dir, monkeypatch, capsys):
+    calls = {"n": 0}
+
+    def interrupted(*a, **kw):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt   # what Ctrl+C raises
+        return focal_contrastive_loss(*a, **kw)
+    monkeypatch.setattr(retrain, "focal_contrastive_loss", interrupted)
+    before = state_of(lib)
+    assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1") == 130
+    assert state_of(lib) == before
+    monkeypatch.undo()
+    assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1") == 2
+    assert "--resume" in capsys.readouterr().err
+    assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1", "--resume") == 0
+    rep = report_of(lib)
+    assert rep["train"]["resumed_from_step"] == 3 and rep["promoted"]
+
+
+def test_full_disk_during_promotion_changes_nothing_and_resume_finishes(lib, shared_dir, monkeypatch, capsys):
+    real_copy = shutil.copyfile
+
+    def disk_full(src, dst, *a, **kw):
+        Path(dst).write_bytes(Path(src).read_bytes()[:1000])      # a partial write, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+    monkeypatch.setattr(shutil, "copyfile", disk_full)
+    before = state_of(lib)
+    assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1") == 2
+    assert "disk is full" in capsys.readouterr().err
+    assert state_of(lib) == before
+    folder = lib.with_name(lib.stem + ".encoders")
+    assert not [p for p in folder.iterdir() if p.is_file()]     # no partial or temp file left
+    monkeypatch.setattr(shutil, "copyfile", real_copy)
+    assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1", "--resume") == 0
+    assert report_of(lib)["promoted"]
