@@ -335,3 +335,24 @@ def test_main_command_shows_live_labels_on_a_real_x_display(tmp_path):
     from realtime.library import Library
     with Library(tmp_path / "focovil" / "library.sqlite3") as lib:   # the user's new library, whole
         assert "drink water" in dict(lib.list_labels())
+
+
+def test_window_runs_on_the_encoder_retraining_promoted(qtbot, tmp_path):
+    from PyQt5.QtCore import QSettings
+
+    from realtime.encoder import load_encoder
+    from realtime.library import Library
+    lib = tmp_path / "lib.sqlite3"
+    shutil.copyfile(SHIPPED_LIBRARY, lib)
+    with Library(lib) as L:
+        promoted = L.encoders_dir() / "focovil-v2.pt"
+        promoted.parent.mkdir()
+        shutil.copyfile(ROOT / "weights" / "focovil_protocol.pt", promoted)
+        L.activate_encoder(load_encoder(promoted, device="cpu"), {"file": str(promoted), "version": 2})
+    w = MainWindow(library_path=lib, source=str(DEMO_CLIP), store=QSettings(str(tmp_path / "g.ini"), QSettings.IniFormat))
+    qtbot.addWidget(w)
+    assert "focovil-v2.pt" in w.encoder_note.text()
+    w.start()
+    qtbot.waitUntil(lambda: w.encoder is not None, timeout=60_000)
+    assert w.encoder.path.name == "focovil-v2.pt"
+    w.close()

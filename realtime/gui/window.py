@@ -12,7 +12,7 @@ from PyQt5.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpi
                              QMainWindow, QMessageBox, QProgressBar, QPushButton, QSpinBox, QSplitter,
                              QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from realtime.app import DEFAULT_ENCODER, DEMO_CLIP, AppError, open_library
+from realtime.app import DEFAULT_ENCODER, DEMO_CLIP, AppError, active_encoder_path, open_library
 from realtime.classify import NO_PERSON, UNKNOWN
 from realtime.library import LibraryError
 from realtime.pipeline import Settings, segment_windows
@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
             self.library = open_library(library_path)
         except AppError as e:
             self.show_error(f"Cannot open the library: {e}")
+        self._show_encoder()          # the library may name a retrained encoder
         self.refresh_library()
         self._update_buttons()
 
@@ -289,7 +290,8 @@ class MainWindow(QMainWindow):
                     f"windows of {e.window} frames")
             tip = str(e.path)
         else:
-            path = Path(self.encoder_path) if self.encoder_path else DEFAULT_ENCODER
+            path = (Path(self.encoder_path) if self.encoder_path else
+                    active_encoder_path(self.library) if self.library is not None else DEFAULT_ENCODER)
             text, tip = f"Encoder: {path.name} (loads on Start)", str(path)
         self.encoder_note.setText(text)
         self.encoder_note.setToolTip(tip)

@@ -91,7 +91,7 @@ class RecognitionWorker(QThread):
     # ------------------------------------------------------------ the thread
     def run(self) -> None:  # noqa: C901 (one linear story: open, loop, close)
         try:
-            enc = self.encoder or open_encoder(self.encoder_path)
+            enc = self.encoder or open_encoder(self.encoder_path, library=self.library)
         except AppError as e:
             self._fail(f"Cannot load the encoder: {e}")
             return
