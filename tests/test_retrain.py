@@ -20,6 +20,7 @@ from realtime.app import DEFAULT_ENCODER, SHIPPED_LIBRARY, active_encoder_path, 
 from realtime.encoder import load_encoder
 from realtime.library import Library, file_sha256
 from training import retrain
+from training import train as train_module
 from training.loss import focal_contrastive_loss
 
 PROTOCOL_ENCODER = DEFAULT_ENCODER.with_name("focovil_protocol.pt")
@@ -127,7 +128,7 @@ def test_interrupted_run_needs_resume_and_continues_from_its_checkpoint(lib, sha
         if calls["n"] == 5:
             raise KeyboardInterrupt   # what Ctrl+C raises
         return focal_contrastive_loss(*a, **kw)
-    monkeypatch.setattr(retrain, "focal_contrastive_loss", interrupted)
+    monkeypatch.setattr(train_module, "focal_contrastive_loss", interrupted)
     before = state_of(lib)
     assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1") == 130
     assert state_of(lib) == before

@@ -52,9 +52,8 @@ from training.data import ClipBank, load_nwucla
 from training.data.clips import Clip
 from training.data.nwucla import CLASS_NAMES, DatasetError
 from training.export import Exported, code_version
-from training.loss import focal_contrastive_loss
 from training.protocols import gallery_query
-from training.train import _setup_distributed, build_model, sample_batch
+from training.train import _setup_distributed, build_model, contrastive_step, sample_batch
 from training.model import FoCoViL
 
 log = logging.getLogger("training.retrain")
@@ -296,16 +295,12 @@ def train_candidate(base: Base, user: UserData, nw_train: list[Clip], settings: 
                     a, b = sample_batch(banks[k], dataclasses.replace(cfg, batch=cnt), gen)
                     xs1.append(a); xs2.append(b); ys.append(torch.full((cnt,), k))
         x1, x2, y = torch.cat(xs1), torch.cat(xs2), torch.cat(ys)
-        z = net(torch.cat([x1, x2]).to(device))
-        loss = focal_contrastive_loss(z[: len(x1)], z[len(x1):], tau=cfg.tau, gamma=cfg.gamma, beta=cfg.beta,
-                                      mined=cfg.mined, labels=y if settings.labels else None)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step(); sched.step()
+        loss = contrastive_step(net, opt, sched, x1, x2, cfg, device, mined=cfg.mined,
+                                labels=y if settings.labels else None)
         step += 1
         bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}")
-        history.append({"step": step, "loss": round(float(loss.item()), 4)})
+        bar.set_postfix(loss=f"{loss:.3f}")
+        history.append({"step": step, "loss": round(loss, 4)})
         if rank == 0 and (step % settings.ckpt_every == 0 or step == settings.steps):
             _atomic_torch_save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                                 "gen": gen.get_state(), "step": step, "history": history,

@@ -74,6 +74,18 @@ def sample_batch(bank: ClipBank, cfg: TrainConfig, gen: torch.Generator) -> tupl
     return view(a), view(b)
 
 
+def contrastive_step(net: torch.nn.Module, opt: torch.optim.Optimizer, sched, x1: torch.Tensor, x2: torch.Tensor,
+                     cfg: TrainConfig, device: str, mined: int = 0, labels: torch.Tensor | None = None) -> float:
+    """One optimiser step of the FoCoViL loss on two views ``x1``/``x2`` of the same items; returns the loss."""
+    z = net(torch.cat([x1, x2]).to(device))
+    loss = focal_contrastive_loss(z[: len(x1)], z[len(x1):], tau=cfg.tau, gamma=cfg.gamma, beta=cfg.beta,
+                                  mined=mined, labels=labels)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step(); sched.step()
+    return float(loss.item())
+
+
 def validate(model: FoCoViL, cfg: TrainConfig, device: str) -> dict:
     """kNN-1 on the held-out pairs of the protocol (``val``), or {} for protocols without one."""
     if cfg.protocol != "val":
@@ -130,18 +142,13 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     bar = tqdm(total=cfg.steps, initial=step, desc="train", disable=rank != 0, dynamic_ncols=True)
     while step < cfg.steps:
         x1, x2 = sample_batch(bank, cfg, gen)
-        z = net(torch.cat([x1, x2]).to(device))
-        loss = focal_contrastive_loss(z[: len(x1)], z[len(x1):], tau=cfg.tau, gamma=cfg.gamma, beta=cfg.beta,
-                                      mined=cfg.mined if step >= cfg.steps // 3 else 0)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step(); sched.step()
+        loss = contrastive_step(net, opt, sched, x1, x2, cfg, device, mined=cfg.mined if step >= cfg.steps // 3 else 0)
         step += 1
         bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        bar.set_postfix(loss=f"{loss:.3f}")
         if rank == 0 and (step % cfg.eval_every == 0 or step == cfg.steps):
             v = validate(model, cfg, device)
-            history.append({"step": step, "loss": float(loss.item()), "seconds": time.time() - t0, **v})
+            history.append({"step": step, "loss": loss, "seconds": time.time() - t0, **v})
             if v:
                 bar.write(f"step {step}: val kNN-1 {v['mean']:.3f} {v}")
         if rank == 0 and (step % cfg.ckpt_every == 0 or step == cfg.steps):
