@@ -34,7 +34,7 @@ def test_evaluate_reproduces_the_protocol_encoders_recorded_numbers(shared_dir, 
     assert r.returncode == 0, r.stderr[-2000:]
     rep = json.loads(out.read_text())
     recorded = load_encoder(PROTOCOL, device="cpu").meta["metrics"]["cross-view"]
-    for method in ("encoder", "aligned_joints", "raw_joints"):
+    for method in ("encoder", "aligned_joints", "raw_joints", "invariant_joints"):
         for metric in ("knn1", "linear"):
             assert rep["results"][method][metric] == pytest.approx(recorded[method][metric], abs=1e-3)
     assert rep["results"]["encoder"]["knn1"] > rep["results"]["aligned_joints"]["knn1"]

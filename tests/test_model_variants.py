@@ -34,7 +34,7 @@ def test_depth_scale_changes_depth_but_never_height():
     assert torch.allclose(plain[..., 0], deep[..., 0], atol=1e-6)
 
 
-@pytest.mark.parametrize("arch,stream", [("tcn", "bone"), ("stgcn", "joint"), ("stgcn", "bone")])
+@pytest.mark.parametrize("arch,stream", [("tcn", "bone"), ("tcn", "invariant"), ("stgcn", "joint"), ("stgcn", "bone")])
 def test_every_family_scripts_and_keeps_rotation_invariance(arch, stream):
     enc = Encoder(arch=arch, stream=stream, width=16, dim=32).eval()
     scripted = torch.jit.script(enc)
@@ -51,3 +51,15 @@ def test_every_family_scripts_and_keeps_rotation_invariance(arch, stream):
 def test_unknown_stream_is_refused_by_name():
     with pytest.raises(ValueError, match="stream"):
         Encoder(stream="angles")
+    with pytest.raises(ValueError, match="invariant"):
+        Encoder(arch="stgcn", stream="invariant")
+
+
+def test_invariant_features_ignore_yaw_even_without_alignment():
+    from training.model import invariant_features, key_pairs
+    x = torch.randn(2, 8, 20, 3)
+    a = math.radians(130)
+    rot = torch.tensor([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+    f, f_rot = invariant_features(x, *key_pairs()), invariant_features(x @ rot.T, *key_pairs())
+    assert f.shape == (2, 8, 2 * (20 + 20 + 36))
+    assert torch.allclose(f, f_rot, atol=1e-5)

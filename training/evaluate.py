@@ -26,14 +26,14 @@ from training.config import DEFAULT_KG, DEFAULT_NWUCLA
 from training.data import load_kinder_gator, load_nwucla
 from training.data.nwucla import CLASS_NAMES, DatasetError
 from training.data.splits import eval_pairs
-from training.protocols import (NOVEL_KG_MOTIONS, NOVEL_NWUCLA_LABELS, aligned_joints, gallery_query,
+from training.protocols import (NOVEL_KG_MOTIONS, NOVEL_NWUCLA_LABELS, aligned_joints, gallery_query, invariant_joints,
                                 leave_one_subject_out_knn1, one_shot, raw_joints)
 
 PROTOCOLS = ("cross-view", "val", "novel-nwucla", "novel-kg")
 
 
 def _methods(weights: str | None, device: str | None) -> tuple[dict, dict]:
-    methods = {"raw_joints": raw_joints, "aligned_joints": aligned_joints}
+    methods = {"raw_joints": raw_joints, "aligned_joints": aligned_joints, "invariant_joints": invariant_joints}
     meta: dict = {}
     if weights:
         enc = load_encoder(weights, device=device)

@@ -11,8 +11,14 @@ Input features per frame are the aligned joint positions and their frame-to-fram
   with ``A_0 = I``, ``A_1`` the normalised bone adjacency (both directions) and a learned ``B`` added.
 
 ``stream``: ``joint`` feeds positions + velocities; ``bone`` feeds bone vectors (child - parent) +
-their velocities, the second stream of the two-stream models (2s-AGCN, 3s-CrosSCLR); their
-embeddings can be concatenated into an ensemble at export.
+their velocities, the second stream of the two-stream models (2s-AGCN, 3s-CrosSCLR);
+``invariant`` (flat families only) feeds only quantities that no rotation about the vertical
+changes, so the coarse facing estimate's error cannot reach the encoder: per frame, every joint's
+height ``y_j``, its horizontal distance from the pelvis' vertical axis
+``r_j = ||(x_j - x_pelvis, z_j - z_pelvis)||``, and the distances ``||p_a - p_b||`` between every
+pair of the nine end points (head, hands, elbows, knees, feet); plus their velocities.
+``direction`` feeds unit bone vectors ``(p_c - p_p) / ||p_c - p_p||`` (+ velocities): body
+proportions and the Kinect's view-dependent bone-length errors drop out, only limb orientation stays.
 
 The embedding the app stores and searches is the L2-normalised encoder output (before the
 projection head, which only serves the contrastive loss, as in SimCLR/MoCo v2).
@@ -23,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from realtime.skeleton import BONES, NUM_JOINTS
+from realtime.skeleton import BONES, NUM_JOINTS, J
 from training.align import ViewAlign
 
 
@@ -34,11 +40,34 @@ def _bone_vectors(x: torch.Tensor, parents: torch.Tensor) -> torch.Tensor:
 
 def _joint_features(x: torch.Tensor, stream: str, bones: bool, parents: torch.Tensor) -> torch.Tensor:
     """``[B, T, J, 3]`` aligned -> ``[B, T, J, C]``: the stream's vectors and their velocities."""
-    base = _bone_vectors(x, parents) if stream == "bone" else x
+    base = _bone_vectors(x, parents) if stream in ("bone", "direction") else x
+    if stream == "direction":
+        base = base / torch.linalg.vector_norm(base, dim=-1, keepdim=True).clamp_min(1e-3)
     vel = torch.cat([base[:, 1:] - base[:, :-1], torch.zeros_like(base[:, :1])], dim=1)
-    if bones and stream != "bone":
+    if bones and stream == "joint":
         return torch.cat([base, vel, _bone_vectors(x, parents)], dim=-1)
     return torch.cat([base, vel], dim=-1)
+
+
+KEY_JOINTS = ("head", "left_hand", "right_hand", "left_elbow", "right_elbow", "left_knee", "right_knee",
+              "left_foot", "right_foot")
+
+
+def key_pairs() -> tuple[torch.Tensor, torch.Tensor]:
+    """Joint indices ``(a, b)`` of every pair of :data:`KEY_JOINTS`."""
+    pairs = [(J[a], J[b]) for i, a in enumerate(KEY_JOINTS) for b in KEY_JOINTS[i + 1:]]
+    return torch.tensor([a for a, _ in pairs]), torch.tensor([b for _, b in pairs])
+
+
+def invariant_features(x: torch.Tensor, pairs_a: torch.Tensor, pairs_b: torch.Tensor) -> torch.Tensor:
+    """``[B, T, J, 3]`` aligned -> ``[B, T, C]`` yaw-invariant: heights, radii, end-point distances (+ velocities)."""
+    pelvis = x[:, :, :1]
+    height = x[..., 1]
+    rel = x - pelvis
+    radius = torch.sqrt(rel[..., 0] ** 2 + rel[..., 2] ** 2 + 1e-8)
+    dist = torch.linalg.vector_norm(x.index_select(2, pairs_a) - x.index_select(2, pairs_b), dim=-1)
+    f = torch.cat([height, radius, dist], dim=-1)
+    return torch.cat([f, torch.cat([f[:, 1:] - f[:, :-1], torch.zeros_like(f[:, :1])], dim=1)], dim=-1)
 
 
 def _adjacency() -> torch.Tensor:
@@ -119,25 +148,33 @@ class Encoder(nn.Module):
                  align_frames: int = 0, dropout: float = 0.1, align_level: bool = False, yaw_jitter: float = 0.0,
                  bones: bool = False, stream: str = "joint"):
         super().__init__()
-        if stream not in ("joint", "bone"):
-            raise ValueError(f"unknown input stream {stream!r} (joint or bone)")
+        if stream not in ("joint", "bone", "direction", "invariant"):
+            raise ValueError(f"unknown input stream {stream!r} (joint, bone, direction or invariant)")
+        if stream == "invariant" and arch == "stgcn":
+            raise ValueError("the invariant stream has no per-joint layout: use it with tcn or gru")
         self.align = ViewAlign(ref_frames=align_frames, enabled=align, level=align_level, yaw_jitter=yaw_jitter)
         self.bones, self.stream, self.graph = bones, stream, arch == "stgcn"
         parents = [0] * NUM_JOINTS
         for p, c in BONES:
             parents[c] = p
         self.register_buffer("bone_parents", torch.tensor(parents), persistent=False)
-        per_joint = 3 * (3 if bones and stream != "bone" else 2)
+        pairs_a, pairs_b = key_pairs()
+        self.register_buffer("pairs_a", pairs_a, persistent=False)
+        self.register_buffer("pairs_b", pairs_b, persistent=False)
+        per_joint = 3 * (3 if bones and stream == "joint" else 2)
+        flat = 2 * (2 * NUM_JOINTS + len(pairs_a)) if stream == "invariant" else per_joint * NUM_JOINTS
         if arch == "tcn":
-            self.backbone: nn.Module = TCN(per_joint * NUM_JOINTS, width, dim, dropout)
+            self.backbone: nn.Module = TCN(flat, width, dim, dropout)
         elif arch == "gru":
-            self.backbone = BiGRU(per_joint * NUM_JOINTS, width, dim, dropout)
+            self.backbone = BiGRU(flat, width, dim, dropout)
         elif arch == "stgcn":
             self.backbone = STGCN(per_joint, width, dim, dropout)
         else:
             raise ValueError(f"unknown encoder family {arch!r} (tcn, gru or stgcn)")
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stream == "invariant":
+            return self.backbone(invariant_features(self.align(x), self.pairs_a, self.pairs_b))
         f = _joint_features(self.align(x), self.stream, self.bones, self.bone_parents)
         if not self.graph:   # flat families: [all positions, all velocities, ...] per frame
             b, t, v, c = f.shape

@@ -1,7 +1,8 @@
 """Measurements on frozen embeddings, shared by ``evaluate`` (encoder files) and the baselines.
 
 Every function takes ``embed_fn``: canonical windows ``[N, T, J, 3]`` -> embeddings ``[N, D]``, so the
-encoder and the two baselines (raw joints, view-aligned raw joints) go through the same code.
+encoder and the three baselines (raw joints, view-aligned raw joints, yaw-invariant features) go
+through the same code.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import torch
 from training.align import ViewAlign
 from training.data import ClipBank
 from training.data.clips import Clip
+from training.model import invariant_features, key_pairs
 from training.metrics import accuracy, confusion, knn1, l2n, linear_probe, per_class
 
 EmbedFn = Callable[[np.ndarray], np.ndarray]
@@ -42,6 +44,19 @@ def aligned_joints(windows: np.ndarray) -> np.ndarray:
     """Baseline: the same coarse view alignment the encoder uses, then flattened joints."""
     with torch.no_grad():
         return _ALIGN(torch.as_tensor(np.asarray(windows, dtype=np.float32))).reshape(len(windows), -1).numpy()
+
+
+_PAIRS = key_pairs()
+
+
+def invariant_joints(windows: np.ndarray) -> np.ndarray:
+    """Baseline: the encoder's yaw-invariant stream without an encoder (heights, radii and end-point
+    distances, flattened; velocities left out: they only add noise to a raw kNN). No facing
+    estimate, so none of its error."""
+    with torch.no_grad():
+        x = _ALIGN(torch.as_tensor(np.asarray(windows, dtype=np.float32)))
+        f = invariant_features(x, *_PAIRS)
+        return f[..., : f.shape[-1] // 2].reshape(len(windows), -1).numpy()
 
 
 def windows_of(clips: list[Clip], length: int) -> np.ndarray:
