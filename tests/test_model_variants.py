@@ -34,7 +34,8 @@ def test_depth_scale_changes_depth_but_never_height():
     assert torch.allclose(plain[..., 0], deep[..., 0], atol=1e-6)
 
 
-@pytest.mark.parametrize("arch,stream", [("tcn", "bone"), ("tcn", "invariant"), ("stgcn", "joint"), ("stgcn", "bone")])
+@pytest.mark.parametrize("arch,stream", [("tcn", "bone"), ("tcn", "direction"), ("tcn", "invariant"),
+                                         ("stgcn", "joint"), ("stgcn", "bone")])
 def test_every_family_scripts_and_keeps_rotation_invariance(arch, stream):
     enc = Encoder(arch=arch, stream=stream, width=16, dim=32).eval()
     scripted = torch.jit.script(enc)
