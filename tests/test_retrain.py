@@ -156,3 +156,17 @@ def test_full_disk_during_promotion_changes_nothing_and_resume_finishes(lib, sha
     monkeypatch.setattr(shutil, "copyfile", real_copy)
     assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1", "--resume") == 0
     assert report_of(lib)["promoted"]
+
+
+def test_two_process_ddp_retrain_checks_and_reports_once(lib, shared_dir):
+    import subprocess
+    import sys
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "training.retrain",
+           "--library", str(lib), "--data", str(shared_dir / "data/nw-ucla/all_sqe"), "--nwucla-subjects", "1",
+           "--steps", "4", "--batch", "16", "--threads", "1", "--dry-run"]
+    before = state_of(lib)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=Path(__file__).resolve().parent.parent)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rep = report_of(lib)
+    assert rep["train"]["world_size"] == 2 and not rep["promoted"]
+    assert state_of(lib) == before          # a dry run never touches the library
