@@ -15,3 +15,14 @@ def shared_dir() -> Path:
     if not (shared / "data").is_dir():
         pytest.skip(f"../shared/data not found: {shared / 'data'} (real data is only in dev checkouts and CI)")
     return shared
+
+
+def torchrun(nproc: int) -> list[str]:
+    """``python -m torch.distributed.run`` for ``nproc`` local processes on a free port (tests run
+    several such jobs back to back; the default port may still be held by the previous one)."""
+    import socket
+    import sys
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", f"--master_port={port}"]

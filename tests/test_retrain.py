@@ -160,8 +160,9 @@ def test_full_disk_during_promotion_changes_nothing_and_resume_finishes(lib, sha
 
 def test_two_process_ddp_retrain_checks_and_reports_once(lib, shared_dir):
     import subprocess
-    import sys
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "training.retrain",
+
+    from conftest import torchrun
+    cmd = [*torchrun(2), "-m", "training.retrain",
            "--library", str(lib), "--data", str(shared_dir / "data/nw-ucla/all_sqe"), "--nwucla-subjects", "1",
            "--steps", "4", "--batch", "16", "--threads", "1", "--dry-run"]
     before = state_of(lib)

@@ -15,6 +15,8 @@ from realtime.encoder import EncoderFileError, load_encoder
 from realtime.skeleton import NUM_JOINTS
 from training.export import export
 
+from conftest import torchrun
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -30,8 +32,7 @@ def small_nwucla(shared_dir, tmp_path_factory):
 
 
 def run_train(args: list[str], nproc: int = 1) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "training.train"] if nproc == 1 else \
-        [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "-m", "training.train"]
+    cmd = [sys.executable, "-m", "training.train"] if nproc == 1 else [*torchrun(nproc), "-m", "training.train"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run(cmd + args, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
 
