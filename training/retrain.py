@@ -38,6 +38,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -361,34 +362,28 @@ def _disk_full(e: OSError) -> bool:
     return e.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
-def _atomic_torch_save(obj: dict, path: Path) -> None:
+def _atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(tmp)`` then fsync + ``os.replace``: ``path`` is whole (old or new) or absent, never partial."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        torch.save(obj, tmp)
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _atomic_torch_save(obj: dict, path: Path) -> None:
+    _atomic(path, lambda tmp: torch.save(obj, tmp))
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    _atomic(path, lambda tmp: tmp.write_bytes(data))
 
 
 def _atomic_copy(src: Path, dst: Path) -> None:
-    """``src`` -> ``dst`` through a temp file + fsync + os.replace: ``dst`` is whole or absent."""
-    tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        shutil.copyfile(src, tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
+    _atomic(dst, lambda tmp: shutil.copyfile(src, tmp))
 
 
 def candidate_module(base: Base) -> Exported:
