@@ -1,7 +1,8 @@
 """FoCoViL encoder: view alignment -> sequence encoder -> embedding; plus a projection head for the loss.
 
-Input features per frame are the aligned joint positions and their frame-to-frame velocities
-(``2 * J * 3`` channels). Two encoder families, chosen by measurement (see the model card):
+Input features per frame are, by default, the aligned joint positions and their frame-to-frame
+velocities (``2 * J * 3`` channels; other streams below). Three encoder families, compared by
+measurement (the shipped files use ``tcn``; see the model card):
 
 * ``tcn``: 1-D temporal convolutions with BatchNorm, mean+max pooled over time;
 * ``gru``: a 2-layer bidirectional GRU as in P&C (Su et al. 2020), mean-pooled over time;
