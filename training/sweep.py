@@ -31,7 +31,7 @@ from training.config import DEFAULT_NWUCLA
 from training.data import ClipBank
 from training.data.splits import eval_pairs
 from training.export import load_trained
-from training.metrics import accuracy, embed, knn1, linear_probe
+from training.metrics import PROBE_C, accuracy, embed, knn1, linear_probe
 
 RECIPE = Path(__file__).resolve().parent / "recipes" / "protocol.json"
 
@@ -185,8 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     cv = run_all(jobs, a.jobs, "cross-view", a.device, a.nwucla)
     final = {}
     for n in sorted(members | set(filter(None, (best_ens,)))):
-        c = chosen_c.get(n, 10.0)
-        final[n] = _mean_std([scores(_join([cv[(m, s)] for m in n.split("+")]), tuple(sorted({c, 10.0}))) for s in fseeds])
+        c = chosen_c.get(n, PROBE_C)
+        final[n] = _mean_std([scores(_join([cv[(m, s)] for m in n.split("+")]), tuple(sorted({c, PROBE_C}))) for s in fseeds])
     report["cross_view"] = final
     (out / "sweep.json").write_text(json.dumps(report, indent=1))
     plot(report, out / "sweep.png")
