@@ -158,9 +158,8 @@ def record(label: str, library: str | None, encoder: str | None, pose_model: str
 def library_command(action: str, args: list[str], library: str | None, encoder: str | None, merge: bool = False) -> dict:
     with open_library(library) as lib:
         if action == "list":
-            active = lib.active_encoder()
             return {"library": str(lib.path), "labels": dict(lib.list_labels()), "prototypes": len(lib),
-                    "encoder": str(active["file"]) if active else str(DEFAULT_ENCODER)}
+                    "encoder": str(encoder or active_encoder_path(lib))}
         if action == "delete":
             return {"deleted": args[0], "prototypes_removed": lib.delete_label(args[0])}
         if action == "rename":
