@@ -16,29 +16,26 @@ from typing import Sequence
 
 import numpy as np
 
+from realtime.encoder import EncoderMeta
+from realtime.settings import Settings
+
 UNKNOWN = "unknown"
 NO_PERSON = "no person"
 
-# Measured on NW-UCLA with weights/focovil_app.pt, cross-view (prototypes: views 1+2, queries: view
-# 3, one window per recording): correct nearest matches have similarity >= 0.91 in 95 % of cases,
-# while queries of an action missing from the library still find a match at median 0.91 (this
-# encoder puts all poses in a narrow cone: the median similarity of two random recordings is 0.66).
-# At 0.90, 97 % of correct matches are kept and 33 % of never-recorded actions are called unknown;
-# at 0.93 it is 82 % / 83 %. 0.90 favours naming recorded actions; raise it for a stricter "unknown".
+# Used only for an encoder whose file has no measured threshold (``metrics.unknown_threshold``,
+# written by ``training.export --calibrate``). Both shipped encoders carry their own: 0.76 for
+# focovil_app.pt, 0.81 for focovil_protocol.pt (each keeps 95 % of correct NW-UCLA
+# cross-view matches). 0.90 was measured for an earlier app encoder and is kept as a strict fallback.
 DEFAULT_THRESHOLD = 0.90
-DEFAULT_K = 5
 VOTE_TEMPERATURE = 0.01      # similarity gap that divides a vote's weight by e
-DEFAULT_SMOOTHING = 0.8      # EMA weight of the past: time constant 1/(1-0.8) = 5 windows (~0.33 s at 15 Hz)
-DEFAULT_HYSTERESIS = 0.15    # a switch of label needs a 0.15 lead in smoothed vote share (~4 windows)
+_D = Settings()              # k, smoothing and hysteresis defaults: realtime.settings
 
 
-def threshold_for(meta: dict | None) -> float:
-    """The encoder's own measured "unknown" threshold (``metrics.unknown_threshold`` in its metadata),
-    else :data:`DEFAULT_THRESHOLD`: similarities are only comparable within one encoder."""
-    try:
-        return float((meta or {}).get("metrics", {})["unknown_threshold"])
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return DEFAULT_THRESHOLD
+def threshold_for(meta: EncoderMeta | None) -> float:
+    """The encoder's own measured "unknown" threshold, else :data:`DEFAULT_THRESHOLD`: similarities
+    are only comparable within one encoder."""
+    thr = meta.unknown_threshold if meta is not None else None
+    return DEFAULT_THRESHOLD if thr is None else thr
 
 
 @dataclass
@@ -56,8 +53,8 @@ class Prediction:
 class Classifier:
     """Stateful per-stream classifier: call :meth:`update` once per window, :meth:`reset` on a new stream."""
 
-    def __init__(self, k: int = DEFAULT_K, threshold: float = DEFAULT_THRESHOLD, smoothing: float = DEFAULT_SMOOTHING,
-                 hysteresis: float = DEFAULT_HYSTERESIS) -> None:
+    def __init__(self, k: int = _D.k, threshold: float = DEFAULT_THRESHOLD, smoothing: float = _D.smoothing,
+                 hysteresis: float = _D.hysteresis) -> None:
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         if not 0.0 <= smoothing < 1.0:

@@ -30,7 +30,9 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from realtime.paths import default_library_path
 from realtime.skeleton import NUM_JOINTS
+from realtime.window import resample_frames
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x46435649  # "FCVI": marks the file as a focovil library (PRAGMA application_id)
@@ -79,31 +81,6 @@ class LibraryError(RuntimeError):
     """The library file cannot be used as it is (corrupt, newer schema, not a library) or a request is invalid."""
 
 
-# ----------------------------------------------------------------------------------------- paths
-
-def default_library_path() -> Path:
-    """Where the app keeps its library: the per-user data folder (parents are created).
-
-    ``$FOCOVIL_LIBRARY`` overrides it. Otherwise Linux/BSD: ``$XDG_DATA_HOME`` or ``~/.local/share``;
-    macOS: ``~/Library/Application Support``; Windows: ``%LOCALAPPDATA%`` (else ``%APPDATA%``);
-    then ``focovil/library.sqlite3``.
-    """
-    override = os.environ.get("FOCOVIL_LIBRARY")
-    if override:
-        path = Path(override).expanduser()
-    else:
-        if sys.platform == "win32":
-            base = Path(os.environ.get("LOCALAPPDATA") or os.environ.get("APPDATA") or Path.home() / "AppData" / "Local")
-        elif sys.platform == "darwin":
-            base = Path.home() / "Library" / "Application Support"
-        else:
-            xdg = os.environ.get("XDG_DATA_HOME", "")
-            base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
-        path = base / "focovil" / "library.sqlite3"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 # ------------------------------------------------------------------------------------- encoders
 
 @dataclass(frozen=True)
@@ -138,7 +115,7 @@ def encoder_key(encoder: Any) -> EncoderKey:
     if isinstance(encoder, EncoderKey):
         return encoder
     try:
-        path, meta = Path(encoder.path), dict(encoder.meta)
+        path, meta = Path(encoder.path), encoder.meta.to_dict()
     except AttributeError as e:
         raise TypeError(f"expected an EncoderRuntime (realtime.encoder.load_encoder) or EncoderKey, got {type(encoder).__name__}") from e
     return EncoderKey(sha256=file_sha256(path), name=path.name, dim=int(meta["embedding_dim"]),
@@ -146,21 +123,6 @@ def encoder_key(encoder: Any) -> EncoderKey:
 
 
 # --------------------------------------------------------------------------------------- arrays
-
-def resample_window(window: np.ndarray, frames: int) -> np.ndarray:
-    """``[T, J, 3]`` -> ``[frames, J, 3]`` by linear interpolation in time (first and last frame kept)."""
-    w = np.asarray(window, dtype=np.float32)
-    t = w.shape[0]
-    if t == frames:
-        return w
-    if t == 1:
-        return np.repeat(w, frames, axis=0)
-    pos = np.linspace(0.0, t - 1, frames)
-    i0 = np.floor(pos).astype(np.int64)
-    i1 = np.minimum(i0 + 1, t - 1)
-    frac = (pos - i0).astype(np.float32)[:, None, None]
-    return (w[i0] * (1.0 - frac) + w[i1] * frac).astype(np.float32)
-
 
 def _window_blob(window: np.ndarray) -> tuple[bytes, int, int]:
     w = np.asarray(window, dtype=np.float32)
@@ -401,7 +363,7 @@ class Library:
         if embedding is not None and key is None:
             raise ValueError("an embedding needs the encoder that made it (encoder=...)")
         if embedding is None and key is not None and hasattr(encoder, "embed"):
-            embedding = encoder.embed(resample_window(np.asarray(window), key.window)[None])[0]
+            embedding = encoder.embed(resample_frames(np.asarray(window), key.window)[None])[0]
         vec = _vector_blob(embedding, key.dim) if embedding is not None and key is not None else None
         with self._tx() as c:
             label_id = self._label_id(c, name, create=True)
@@ -542,7 +504,7 @@ class Library:
                         bad.append(int(pid))
                         continue
                     batch_ids.append(int(pid))
-                    wins.append(resample_window(w, key.window))
+                    wins.append(resample_frames(w, key.window))
                 if bad or not wins:
                     continue
                 out = np.asarray(encoder.embed(np.stack(wins)), dtype=np.float32)
@@ -626,7 +588,7 @@ class Library:
             if bad:
                 raise LibraryError(f"prototype(s) {bad[:20]} in {self.path} have no usable raw window; nothing was "
                                    f"changed. Delete them and record those actions again.")
-            emb = np.asarray(encoder.embed(np.stack([resample_window(w, key.window) for _, w in wins])), np.float32)
+            emb = np.asarray(encoder.embed(np.stack([resample_frames(w, key.window) for _, w in wins])), np.float32)
             out.update(zip([pid for pid, _ in wins], emb))
         return out
 

@@ -17,18 +17,8 @@ from realtime.classify import NO_PERSON, Classifier, Prediction, threshold_for
 from realtime.encoder import EncoderRuntime
 from realtime.index import PrototypeIndex, build_index
 from realtime.library import Library
+from realtime.settings import Settings
 from realtime.window import SlidingWindow, Window, resample_by_time
-
-
-@dataclass
-class Settings:
-    window_s: float = 1.8        # live window duration; resampled to the encoder's T frames
-    stride_s: float = 0.2        # a new label every stride_s seconds
-    max_gap_s: float = 0.5       # longer stretches with nobody in view reset the window
-    min_coverage: float = 0.6    # a window with a person in less of its time is not classified
-    k: int = 5
-    threshold: float | None = None   # None: the encoder's own measured "unknown" threshold
-    smoothing: float = 0.6
 
 
 @dataclass
@@ -78,7 +68,7 @@ class Recognizer:
     def _make_classifier(self) -> Classifier:
         s = self.settings
         thr = s.threshold if s.threshold is not None else threshold_for(self.encoder.meta)
-        return Classifier(k=s.k, threshold=thr, smoothing=s.smoothing)
+        return Classifier(k=s.k, threshold=thr, smoothing=s.smoothing, hysteresis=s.hysteresis)
 
     def apply(self, settings: Settings) -> None:
         """New settings take effect from the next sample (the window restarts)."""

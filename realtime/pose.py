@@ -28,9 +28,10 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 
+from realtime.paths import DEFAULT_POSE_MODEL  # noqa: E402
 from realtime.skeleton import NUM_JOINTS, from_mediapipe_world  # noqa: E402
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "pose_landmarker_full.task"
+DEFAULT_MODEL = DEFAULT_POSE_MODEL
 _HIPS = (23, 24)  # MediaPipe left/right hip landmarks
 
 

@@ -79,6 +79,13 @@ def resample_by_time(times: np.ndarray, skeletons: np.ndarray, length: int,
     return out.reshape((length,) + x.shape[1:]).astype(np.float32)
 
 
+def resample_frames(sequence: np.ndarray, length: int) -> np.ndarray:
+    """``[T, ...]`` evenly spaced frames -> ``[length, ...]`` (first and last frame kept): the
+    :func:`resample_by_time` of a sequence whose frames are one time unit apart."""
+    x = np.asarray(sequence)
+    return resample_by_time(np.arange(len(x), dtype=np.float64), x, length, 0.0, float(max(len(x) - 1, 0)))
+
+
 def _coverage(times: np.ndarray, present: np.ndarray, start: float, end: float) -> float:
     """Fraction of [start, end] whose nearest sample has a person (each sample owns the time up to
     the midpoints with its neighbours), so one missing frame at 30 fps costs 1/30 s, whatever the rate."""

@@ -1,0 +1,43 @@
+"""Every default of the live app in one place: recognition settings and the window's stored choices.
+
+The command line, the window, the worker, the benchmarks and the tests all build from these
+dataclasses, so a default changed here changes everywhere (the classifier's own defaults come from
+:class:`Settings` too). :data:`STORED` is the one table of what the window keeps between runs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass
+class Settings:
+    """How windows become labels. ``threshold=None``: the encoder's own measured "unknown" threshold."""
+    window_s: float = 1.8        # live window duration; resampled to the encoder's T frames
+    stride_s: float = 0.2        # a new label every stride_s seconds
+    max_gap_s: float = 0.5       # longer stretches with nobody in view reset the window
+    min_coverage: float = 0.6    # a window with a person in less of its time is not classified
+    k: int = 5                   # nearest prototypes that vote
+    threshold: float | None = None
+    # EMA weight of the past in the label's vote share: time constant 1 / (1 - 0.6) = 2.5 windows
+    # (0.5 s at the default stride). One odd window never flips the label; two in a row may.
+    smoothing: float = 0.6
+    hysteresis: float = 0.15     # a switch of label needs this lead in smoothed vote share
+
+
+@dataclass
+class RecordingDefaults:
+    """The window's recording controls and source choices."""
+    record_s: float = 3.0        # length of a timed recording
+    countdown_s: int = 3         # "get ready" before it starts
+    loop: bool = True            # play video files in a loop
+    source: str = ""             # last source chosen ("": camera 0 if there is one, else the demo clip)
+
+
+# What the window stores between runs (QSettings): key -> (type, default). The threshold is stored
+# as -0.01 for "auto" (the spin box's special value), everything else as it is in the dataclasses.
+STORED: dict[str, tuple[type, object]] = {
+    **{f.name: (float, f.default) for f in fields(Settings) if f.name in ("window_s", "stride_s", "smoothing")},
+    "threshold": (float, -0.01),
+    **{f.name: (f.type if isinstance(f.type, type) else {"float": float, "int": int, "bool": bool, "str": str}[f.type],
+                f.default) for f in fields(RecordingDefaults)},
+}
