@@ -1,202 +1,161 @@
-"""The command-line app: headless recognition, recording prototypes, managing the library, the demo.
+"""The ``focovil`` command (and ``python main.py``): the window, headless recognition, recording, the library.
 
-``main.py`` only parses arguments and calls these. Every command takes ``--library PATH``; the
-default is a file in the user's data folder, created on first use from the library shipped in
-``weights/default_library.sqlite3`` (so a new user sees the demo recognise something at once).
+  focovil                                   the window on camera 0, or on the shipped clip when there is none
+                                            (no display: the same demo, labels printed in the terminal)
+  focovil --headless --video FILE --out labels.jsonl
+  focovil record --label NAME (--video FILE --start S --end E | --camera N --seconds S)
+  focovil library list | delete NAME | rename OLD NEW | export FILE | import FILE
+
+Every command takes --library PATH (default: a file in your data folder, created on first use),
+--encoder, --pose-model, --window, --stride and --threshold. Each command is a few lines over
+realtime.session.Session, which owns the library, the encoder, pose and the recognizer.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import logging
-import shutil
+import os
 import sys
 import time
-from pathlib import Path
 
-import numpy as np
-
-from realtime.encoder import EncoderFileError, load_encoder
-from realtime.library import Library, LibraryError, default_library_path, file_sha256
-from realtime.pipeline import Recognizer, Settings, run, segment_windows, skeletons_of_video
-from realtime.source import SourceError, open_source
-
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ENCODER = ROOT / "weights" / "focovil_app.pt"
-SHIPPED_LIBRARY = ROOT / "weights" / "default_library.sqlite3"
-DEMO_CLIP = Path(__file__).resolve().parent / "assets" / "demo_drink_water.avi"
-log = logging.getLogger("focovil")
+from realtime.library import LibraryError
+from realtime.options import add_session_options, session_from
+from realtime.paths import DEMO_CLIP
+from realtime.session import AppError, Capture, Session, camera_available, describe_source
 
 
-class AppError(RuntimeError):
-    """A problem to show the user in one line (no traceback)."""
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="focovil", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_session_options(ap)
+    ap.add_argument("--headless", action="store_true", help="no window: print/write labels")
+    ap.add_argument("--video", help="video file (or camera index) to recognise")
+    ap.add_argument("--out", help="JSON lines output, one per window, then a summary line")
+    sub = ap.add_subparsers(dest="command")
+    rec = sub.add_parser("record", help="add a labelled prototype")
+    add_session_options(rec)
+    rec.add_argument("--label", required=True)
+    src = rec.add_mutually_exclusive_group(required=True)
+    src.add_argument("--video")
+    src.add_argument("--camera", type=int)
+    rec.add_argument("--start", type=float, default=0.0)
+    rec.add_argument("--end", type=float, default=None)
+    rec.add_argument("--seconds", type=float, default=3.0)
+    lib = sub.add_parser("library", help="manage the prototype library")
+    add_session_options(lib)
+    lib.add_argument("action", choices=("list", "delete", "rename", "export", "import"))
+    lib.add_argument("args", nargs="*")
+    lib.add_argument("--merge", action="store_true", help="rename onto an existing label by merging")
+    return ap
 
 
-def open_library(path: str | Path | None) -> Library:
-    """The user's library; the default one starts as a copy of the shipped demo library."""
-    target = Path(path) if path else default_library_path()
-    if path is None and not target.exists() and SHIPPED_LIBRARY.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        shutil.copyfile(SHIPPED_LIBRARY, tmp)
-        tmp.replace(target)
-        log.info("created %s from the shipped demo library", target)
-    try:
-        return Library(target)
-    except LibraryError as e:
-        raise AppError(str(e)) from e
-
-
-def active_encoder_path(lib: Library) -> Path:
-    """The encoder a library runs on when ``--encoder`` is not given: the one ``training.retrain``
-    promoted it to (``Library.active_encoder``), else the shipped default. A promoted file that is gone
-    or no longer matches its recorded sha256 is not trusted: a warning, and the default is used."""
-    rec = lib.active_encoder()
-    if rec is None:
-        return DEFAULT_ENCODER
-    path = Path(rec["file"])
-    if not path.is_file() or file_sha256(path) != rec.get("sha256"):
-        log.warning("the library's active encoder %s is missing or was changed; using %s", path, DEFAULT_ENCODER)
-        return DEFAULT_ENCODER
-    return path
-
-
-def open_encoder(path: str | Path | None, device: str | None = None, library: Library | None = None):
-    """``path``, else the library's active encoder (when a library is given), else the default."""
-    if path is None and library is not None:
-        path = active_encoder_path(library)
-    try:
-        return load_encoder(path or DEFAULT_ENCODER, device=device, cpu_threads=1)
-    except EncoderFileError as e:
-        raise AppError(str(e)) from e
-
-
-def _pose(model: str | None, verbose: bool):
-    from realtime.pose import PoseEstimator
-    try:
-        return PoseEstimator(**({"model_path": model} if model else {}), verbose=verbose)
-    except (FileNotFoundError, RuntimeError) as e:
-        raise AppError(str(e)) from e
-
-
-def _source(spec, fps: float | None = None):
-    try:
-        return open_source(spec, fps=fps)
-    except SourceError as e:
-        raise AppError(str(e)) from e
-
-
-def headless(video: str | int, out: str | Path | None, library: str | None, encoder: str | None,
-             pose_model: str | None, settings: Settings, verbose: bool = False, echo: bool = False) -> dict:
+def headless(s: Session, spec: str | int, out: str | None = None, echo: bool = False) -> dict:
     """Labels for every window of a video (or camera): JSON lines to ``out``, a summary returned."""
-    with open_library(library) as lib:
-        enc = open_encoder(encoder, library=lib)
-        rec = Recognizer(enc, lib, settings)
-        counts: dict[str, int] = {}
-        n_frames = n_person = 0
-        pose_ms, enc_ms, search_ms, overhead_ms = [], [], [], []
-        sink = open(out, "w") if out else None
-        t_start = time.perf_counter()
-        try:
-            with _source(video) as src, _pose(pose_model, verbose) as pose:
-                for fr in run(src, pose, rec):
-                    n_frames += 1
-                    n_person += fr.pose is not None
-                    pose_ms.append(fr.pose_ms)
-                    overhead_ms.append(fr.overhead_ms)
-                    for w in fr.windows:
-                        line = w.to_json()
-                        counts[line["label"]] = counts.get(line["label"], 0) + 1
-                        if w.encode_ms:
-                            enc_ms.append(w.encode_ms); search_ms.append(w.search_ms)
-                        if sink:
-                            sink.write(json.dumps(line) + "\n")
-                        if echo:
-                            print(f"{line['start']:7.2f}-{line['end']:6.2f}s  {line['label']:<24} "
-                                  f"score {line['score']:.2f}  sim {line['similarity'] or 0:.3f}", flush=True)
-                warnings = list(src.warnings)
-        finally:
-            if sink:
-                sink.close()
-        def p(a, q):
-            return round(float(np.percentile(a, q)), 3) if a else None
-        summary = {"summary": True, "source": str(video), "frames": n_frames, "frames_with_person": n_person,
-                   "windows": sum(counts.values()), "labels": counts, "prototypes": len(rec.labels),
-                   "encoder": enc.path.name, "device": enc.device, "seconds": round(time.perf_counter() - t_start, 2),
-                   "pose_ms_p50": p(pose_ms, 50), "encode_ms_p50": p(enc_ms, 50), "search_ms_p50": p(search_ms, 50),
-                   "overhead_ms_p50": p(overhead_ms, 50), "warnings": warnings}
+    counts: dict[str, int] = {}
+    n_frames = n_person = 0
+    t_start = time.perf_counter()
+    sink = open(out, "w") if out else None
+    try:
+        for fr in s.frames(spec):
+            n_frames += 1
+            n_person += fr.pose is not None
+            for w in fr.windows:
+                line = w.to_json()
+                counts[line["label"]] = counts.get(line["label"], 0) + 1
+                if sink:
+                    sink.write(json.dumps(line) + "\n")
+                if echo:
+                    print(f"{line['start']:7.2f}-{line['end']:6.2f}s  {line['label']:<24} "
+                          f"score {line['score']:.2f}  sim {line['similarity'] or 0:.3f}", flush=True)
+        p50 = {f"{k}_ms_p50": None if v is None else round(v, 3) for k, v in
+               ((k, s.timing.percentile(k, 50)) for k in ("pose", "encode", "search", "overhead"))}
+        summary = {"summary": True, "source": str(spec), "frames": n_frames, "frames_with_person": n_person,
+                   "windows": sum(counts.values()), "labels": counts, "prototypes": len(s.recognizer.labels),
+                   "encoder": s.encoder.path.name, "device": s.encoder.device,
+                   "seconds": round(time.perf_counter() - t_start, 2), **p50, "warnings": list(s.warnings)}
         if sink:
-            with open(out, "a") as f:
-                f.write(json.dumps(summary) + "\n")
-        return summary
+            sink.write(json.dumps(summary) + "\n")
+    finally:
+        if sink:
+            sink.close()
+    return summary
 
 
-def record(label: str, library: str | None, encoder: str | None, pose_model: str | None, settings: Settings,
-           video: str | None = None, start: float = 0.0, end: float | None = None,
-           camera: int | None = None, seconds: float = 3.0, verbose: bool = False) -> dict:
+def record(s: Session, label: str, video: str | None, start: float, end: float | None, camera: int | None,
+           seconds: float) -> dict:
     """Adds prototypes of ``label`` from a video segment or a live camera recording."""
-    with open_library(library) as lib:
-        enc = open_encoder(encoder, library=lib)
-    spec = video if video is not None else camera
-    stop = end if video is not None else seconds
-    try:
-        times, skels = skeletons_of_video(spec, pose_model, start, float("inf") if stop is None else stop, verbose)
-    except (SourceError, FileNotFoundError, RuntimeError) as e:
-        raise AppError(str(e)) from e
-    if not len(times):
-        raise AppError(f"no frames between {start} s and {stop} s in {spec}")
-    try:
-        windows = segment_windows(times, skels, enc.window, settings.window_s)
-    except ValueError as e:
-        raise AppError(f"{spec}: {e}") from e
-    with open_library(library) as lib:
-        ids = [lib.add_prototype(label, w, source=str(spec), start_s=float(times[0]), end_s=float(times[-1]), encoder=enc)
-               for w in windows]
-        return {"label": label, "added": len(ids), "prototype_ids": ids, "library": str(lib.path),
-                "frames": len(times), "frames_with_person": int(np.isfinite(skels).all(axis=(1, 2)).sum())}
+    if video is not None:
+        seg = s.capture(video, start, float("inf") if end is None else end)
+    else:
+        cap = Capture(seconds, describe_source(camera))
+        for fr in s.frames(camera, recognize=False):
+            if cap.add(fr):
+                break
+        seg = cap.segment()
+    if not len(seg.times):
+        raise AppError(f"no frames between {start} s and {end if video is not None else seconds} s in {seg.source}")
+    ids = s.save(label, seg)
+    return {"label": label, "added": len(ids), "prototype_ids": ids, "library": str(s.library.path),
+            "frames": len(seg.times), "frames_with_person": seg.frames_with_person}
 
 
-def library_command(action: str, args: list[str], library: str | None, encoder: str | None, merge: bool = False) -> dict:
-    with open_library(library) as lib:
-        if action == "list":
-            return {"library": str(lib.path), "labels": dict(lib.list_labels()), "prototypes": len(lib),
-                    "encoder": str(encoder or active_encoder_path(lib))}
-        if action == "delete":
-            return {"deleted": args[0], "prototypes_removed": lib.delete_label(args[0])}
-        if action == "rename":
-            lib.rename_label(args[0], args[1], merge=merge)
-            return {"renamed": args[0], "to": args[1]}
-        if action == "export":
-            return {"exported": str(lib.export_to(args[0]))}
-        if action == "import":
-            return {"imported": lib.import_from(args[0], encoder=open_encoder(encoder, library=lib)), "from": args[0]}
-    raise AppError(f"unknown library action {action!r}")
-
-
-def camera_available(index: int = 0) -> bool:
-    try:
-        with open_source(index):
-            return True
-    except SourceError:
-        return False
+def library_command(s: Session, action: str, args: list[str], merge: bool = False) -> dict:
+    lib = s.library
+    if action == "list":
+        return {"library": str(lib.path), "labels": dict(lib.list_labels()), "prototypes": len(lib),
+                "encoder": str(s.encoder_path)}
+    if action == "delete":
+        return {"deleted": args[0], "prototypes_removed": lib.delete_label(args[0])}
+    if action == "rename":
+        lib.rename_label(args[0], args[1], merge=merge)
+        return {"renamed": args[0], "to": args[1]}
+    if action == "export":
+        return {"exported": str(lib.export_to(args[0]))}
+    return {"imported": lib.import_from(args[0], encoder=s.encoder), "from": args[0]}
 
 
 def display_available() -> bool:
     """A screen for the window: an X or Wayland display, or a Qt platform chosen explicitly."""
-    import os
-    if os.environ.get("QT_QPA_PLATFORM"):
-        return True
-    if sys.platform in ("darwin", "win32"):
+    if os.environ.get("QT_QPA_PLATFORM") or sys.platform in ("darwin", "win32"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def demo(library: str | None, encoder: str | None, pose_model: str | None, settings: Settings, verbose: bool) -> dict:
-    """The camera if there is one, else the shipped real clip, labels printed as they come."""
-    spec: str | int = 0 if camera_available(0) else str(DEMO_CLIP)
-    print(f"FoCoViL demo on {'camera 0' if spec == 0 else DEMO_CLIP.name + ' (no camera found)'}", flush=True)
-    return headless(spec, None, library, encoder, pose_model, settings, verbose, echo=True)
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if a.verbose else logging.WARNING, format="%(name)s: %(message)s")
+    if a.command == "library":
+        need = {"list": 0, "delete": 1, "rename": 2, "export": 1, "import": 1}[a.action]
+        if len(a.args) != need:
+            return fail(ValueError(f"library {a.action} takes {need} argument(s), got {len(a.args)}"))
+    if a.command is None and a.headless and not a.video:
+        return fail(ValueError("--headless needs --video FILE (or a camera index)"))
+    if a.command is None and not (a.headless or a.video) and display_available():
+        from realtime.gui.app import run_window
+        return run_window(a, start=True)
+    try:
+        with session_from(a) as s:
+            if a.command == "record":
+                out = record(s, a.label, a.video, a.start, a.end, a.camera, a.seconds)
+            elif a.command == "library":
+                out = library_command(s, a.action, a.args, a.merge)
+            elif a.headless or a.video:
+                out = headless(s, a.video, a.out, echo=not a.out)
+            else:
+                print("no display found: running the demo in the terminal (--headless does this on purpose)", flush=True)
+                spec = 0 if camera_available(0) else str(DEMO_CLIP)
+                print(f"FoCoViL demo on {'camera 0' if spec == 0 else DEMO_CLIP.name + ' (no camera found)'}", flush=True)
+                out = headless(s, spec, echo=True)
+    except (AppError, LibraryError, ValueError, OSError) as e:
+        return fail(e)
+    print(json.dumps(out))
+    return 0
 
 
 def fail(e: Exception) -> int:
     print(f"error: {e}", file=sys.stderr)
     return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,15 +1,14 @@
-"""Wires source -> pose -> window -> encoder -> index -> label, one frame at a time.
+"""Timestamped skeletons -> window -> encoder -> index -> label, one frame at a time.
 
 ``Recognizer`` is everything after pose (it takes timestamped canonical skeletons, so it is also
-what the tests and benchmarks drive with recorded data); ``run`` adds a frame source and the pose
-estimator. Timing of every stage is kept per frame/window so the GUI and benchmarks can show it.
+what the tests and benchmarks drive with recorded data); ``realtime.session.Session.frames`` adds
+the frame source and the pose estimator. Timing of every stage is kept per frame/window so the GUI
+and benchmarks can show it.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -130,35 +129,3 @@ def segment_windows(times: np.ndarray, skeletons: np.ndarray, length: int, windo
         return [resample_by_time(times, skeletons, length, float(times[0]), float(times[-1]))]
     starts = np.arange(float(times[0]), float(times[-1]) - window_s + 1e-6, window_s / 2)
     return [resample_by_time(times, skeletons, length, s, s + window_s) for s in starts]
-
-
-def run(source, pose, recognizer: Recognizer, want_aligned: bool = False) -> Iterator[FrameResult]:
-    """Frames of ``source`` through ``pose`` (a ``PoseEstimator``) and ``recognizer``."""
-    for frame in source:
-        t0 = time.perf_counter()
-        result = pose.detect(frame.image, int(round(frame.t * 1000)))
-        t1 = time.perf_counter()
-        windows = recognizer.push(frame.t, None if result is None else result.skeleton, want_aligned)
-        t2 = time.perf_counter()
-        inner = sum(w.encode_ms + w.search_ms for w in windows)
-        yield FrameResult(frame.t, frame.index, frame.image, result, windows, (t1 - t0) * 1e3,
-                          max((t2 - t1) * 1e3 - inner, 0.0))
-
-
-def skeletons_of_video(spec: str | int | Path, pose_model: str | Path | None = None, start: float = 0.0,
-                       end: float = float("inf"), verbose: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Timestamps and canonical skeletons (NaN: nobody) of a video's (or camera's) frames in [start, end] s."""
-    from realtime.pose import PoseEstimator
-    from realtime.source import open_source
-    times, skels = [], []
-    source = open_source(spec if isinstance(spec, int) else str(spec))
-    with source as src, PoseEstimator(**({"model_path": pose_model} if pose_model else {}), verbose=verbose) as pose:
-        for frame in src:
-            if frame.t < start:
-                continue
-            if frame.t > end:
-                break
-            r = pose.detect(frame.image, int(round(frame.t * 1000)))
-            times.append(frame.t)
-            skels.append(r.skeleton if r is not None else np.full((20, 3), np.nan, np.float32))
-    return np.array(times), np.array(skels, dtype=np.float32).reshape(-1, 20, 3)

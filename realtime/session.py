@@ -5,17 +5,53 @@ goes through :class:`Session`: it opens the library (the user's default one star
 shipped demo library), resolves the encoder (``--encoder`` wins, else the one retraining promoted
 for this library, else the shipped default), makes the pose estimator, and owns the one
 source -> pose -> recognizer loop (:meth:`Session.frames`), the one capture of a segment built on
-it, the one segment -> prototypes write and the one per-stage timing record.
+it (:class:`Capture`, :meth:`Session.capture`), the one segment -> prototypes write
+(:meth:`Session.save`) and the one per-stage timing record (:class:`StageTimes`).
 """
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
-from realtime.library import Library, file_sha256
-from realtime.paths import DEFAULT_ENCODER
+import numpy as np
+
+from realtime.encoder import EncoderFileError, EncoderRuntime, load_encoder
+from realtime.files import atomic_copy
+from realtime.library import Library, LibraryError, file_sha256
+from realtime.paths import DEFAULT_ENCODER, SHIPPED_LIBRARY, default_library_path
+from realtime.pipeline import FrameResult, Recognizer, segment_windows
+from realtime.settings import Settings
+from realtime.skeleton import NUM_JOINTS
+from realtime.source import Frame, FrameSource, SourceError, open_source
 
 log = logging.getLogger("focovil")
+
+
+class AppError(RuntimeError):
+    """A problem to show the user in one line (no traceback). ``what``: the part that failed
+    (``library``, ``encoder``, ``pose``, ``source`` or ``recording``), for a headline."""
+
+    def __init__(self, message: str, what: str = "") -> None:
+        super().__init__(message)
+        self.what = what
+
+
+# ------------------------------------------------------------------ resolving the parts
+
+def open_library(path: str | Path | None) -> Library:
+    """The user's library; the default one starts as a copy of the shipped demo library."""
+    target = Path(path) if path else default_library_path()
+    if path is None and not target.exists() and SHIPPED_LIBRARY.exists():
+        atomic_copy(SHIPPED_LIBRARY, target)
+        log.info("created %s from the shipped demo library", target)
+    try:
+        return Library(target)
+    except LibraryError as e:
+        raise AppError(str(e), "library") from e
 
 
 def active_encoder_path(lib: Library) -> Path:
@@ -37,3 +73,351 @@ def resolve_encoder_path(explicit: str | Path | None, library: Library | None) -
     if explicit is not None:
         return Path(explicit)
     return active_encoder_path(library) if library is not None else DEFAULT_ENCODER
+
+
+def parse_source(spec: str | int | Path) -> int | str:
+    """The one reading of a source the user typed: ``0``, ``"0"`` or ``"Camera 0"`` is camera 0;
+    anything else is a path (a video file or a folder of images)."""
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        return spec
+    text = str(spec).strip()
+    digits = text[6:].strip() if text.lower().startswith("camera") else text
+    return int(digits) if digits.isdigit() and not Path(text).exists() else text
+
+
+def describe_source(spec: str | int | Path) -> str:
+    """How a source is written in the library's ``source`` column and in messages."""
+    s = parse_source(spec)
+    return f"camera {s}" if isinstance(s, int) else str(s)
+
+
+def camera_available(index: int = 0) -> bool:
+    try:
+        with open_source(index):
+            return True
+    except SourceError:
+        return False
+
+
+# ------------------------------------------------------------------------------ timing
+
+STAGES = ("pose", "encode", "search", "overhead", "wall")
+
+
+class StageTimes:
+    """Milliseconds per stage: pose and overhead per frame, encode and search per window, wall time
+    between frames (for fps). ``keep``: only the last that many of each (the window's live medians);
+    None keeps all (a headless run's summary)."""
+
+    def __init__(self, keep: int | None = None) -> None:
+        self.samples: dict[str, deque] = {k: deque(maxlen=keep) for k in STAGES}
+        self._last_wall: float | None = None
+
+    def add(self, fr: FrameResult) -> None:
+        now = time.perf_counter()
+        if self._last_wall is not None:
+            self.samples["wall"].append((now - self._last_wall) * 1e3)
+        self._last_wall = now
+        self.samples["pose"].append(fr.pose_ms)
+        self.samples["overhead"].append(fr.overhead_ms)
+        for w in fr.windows:
+            if w.encode_ms:
+                self.samples["encode"].append(w.encode_ms)
+                self.samples["search"].append(w.search_ms)
+
+    def percentile(self, stage: str, q: float) -> float | None:
+        s = self.samples[stage]
+        return float(np.percentile(s, q)) if s else None
+
+    def medians(self) -> dict:
+        """``{"pose_ms", "encode_ms", "search_ms", "overhead_ms", "fps"}`` (None where nothing was timed)."""
+        out = {f"{k}_ms": self.percentile(k, 50) for k in STAGES if k != "wall"}
+        wall = self.percentile("wall", 50)
+        out["fps"] = 1e3 / wall if wall else None
+        return out
+
+
+# ------------------------------------------------------------------------- capturing
+
+@dataclass
+class Segment:
+    """A captured stretch of a stream: timestamps and canonical skeletons (NaN: nobody in view)."""
+    times: np.ndarray
+    skeletons: np.ndarray
+    source: str = ""
+
+    @property
+    def frames_with_person(self) -> int:
+        return int(np.isfinite(self.skeletons).all(axis=(1, 2)).sum()) if len(self.times) else 0
+
+    @property
+    def span(self) -> float:
+        return float(self.times[-1] - self.times[0]) if len(self.times) > 1 else 0.0
+
+
+@dataclass
+class Capture:
+    """Collects the skeletons of a stream's frames into a :class:`Segment`: from the first frame it
+    is given, for ``seconds`` of stream time (``inf``: until :meth:`end`)."""
+    seconds: float = float("inf")
+    source: str = ""
+    _times: list = field(default_factory=list)
+    _skels: list = field(default_factory=list)
+    _ended: bool = False
+
+    def add(self, fr: FrameResult) -> bool:
+        """Keeps one frame's skeleton; True once the capture is complete."""
+        self._times.append(fr.t)
+        self._skels.append(fr.pose.skeleton if fr.pose is not None else np.full((NUM_JOINTS, 3), np.nan, np.float32))
+        return self.done
+
+    def end(self) -> None:
+        """"Mark end": complete at the frames kept so far."""
+        self._ended = True
+
+    @property
+    def elapsed(self) -> float:
+        return self._times[-1] - self._times[0] if self._times else 0.0
+
+    @property
+    def done(self) -> bool:
+        return self._ended or (bool(self._times) and self.elapsed >= self.seconds)
+
+    def segment(self) -> Segment:
+        return Segment(np.array(self._times, dtype=np.float64),
+                       np.array(self._skels, dtype=np.float32).reshape(-1, NUM_JOINTS, 3), self.source)
+
+
+# --------------------------------------------------------------------------- the session
+
+@dataclass
+class Control:
+    """How a caller steers :meth:`Session.frames` from another thread: ``stop`` ends the stream at the
+    next frame; while ``paused`` no frame is read (``while_paused`` is called every few ms);
+    ``on_warnings`` hears the problems a looped source met on each pass."""
+    stop: bool = False
+    paused: bool = False
+    while_paused: Callable[[], None] | None = None
+    on_warnings: Callable[[list[str]], None] | None = None
+
+
+class Session:
+    """Owns a library (opened here unless given), its encoder, the pose model and the recognizer.
+
+    Parts are opened when first needed: capturing skeletons needs neither library nor encoder;
+    recognising needs both. Problems come as :class:`AppError` naming the part. Close it (or use
+    ``with``): the library is closed if this session opened it.
+    """
+
+    def __init__(self, library: Library | str | Path | None = None, encoder: EncoderRuntime | str | Path | None = None,
+                 pose_model: str | Path | None = None, settings: Settings | None = None, verbose: bool = False,
+                 device: str | None = None, timing_keep: int | None = None) -> None:
+        self.settings = settings or Settings()
+        self.pose_model, self.verbose, self.device = pose_model, verbose, device
+        self._library = library if isinstance(library, Library) else None
+        self._library_path = None if isinstance(library, Library) else library
+        self._owns_library = not isinstance(library, Library)
+        self._encoder = encoder if isinstance(encoder, EncoderRuntime) else None
+        self._encoder_path = None if isinstance(encoder, EncoderRuntime) else encoder
+        self._recognizer: Recognizer | None = None
+        self.timing = StageTimes(timing_keep)
+        self.warnings: list[str] = []
+        self._pending_settings = self._pending_refresh = False
+
+    # ------------------------------------------------------------------ parts
+    @property
+    def library(self) -> Library:
+        if self._library is None:
+            self._library = open_library(self._library_path)
+        return self._library
+
+    @property
+    def encoder_path(self) -> Path:
+        """The file the encoder is (or will be) loaded from."""
+        if self._encoder is not None:
+            return self._encoder.path
+        return resolve_encoder_path(self._encoder_path, self.library)
+
+    @property
+    def encoder(self) -> EncoderRuntime:
+        if self._encoder is None:
+            try:
+                self._encoder = load_encoder(self.encoder_path, device=self.device, cpu_threads=1)
+            except EncoderFileError as e:
+                raise AppError(str(e), "encoder") from e
+        return self._encoder
+
+    @property
+    def encoder_loaded(self) -> bool:
+        return self._encoder is not None
+
+    @property
+    def recognizer(self) -> Recognizer:
+        if self._recognizer is None:
+            enc, lib = self.encoder, self.library
+            try:
+                self._recognizer = Recognizer(enc, lib, self.settings)
+            except LibraryError as e:
+                raise AppError(f"cannot use the library {lib.path}: {e}", "library") from e
+        return self._recognizer
+
+    def pose(self):
+        """A new pose estimator (``realtime.pose.PoseEstimator``) on this session's model."""
+        from realtime.pose import PoseEstimator
+        try:
+            return PoseEstimator(**({"model_path": self.pose_model} if self.pose_model else {}), verbose=self.verbose)
+        except (FileNotFoundError, RuntimeError) as e:
+            raise AppError(str(e), "pose") from e
+
+    def source(self, spec: str | int | Path) -> FrameSource:
+        try:
+            return open_source(parse_source(spec))
+        except (SourceError, ValueError, TypeError) as e:
+            raise AppError(str(e), "source") from e
+
+    def apply(self, settings: Settings) -> None:
+        """New settings take effect from the next frame (the window restarts). Safe from another
+        thread than the one running :meth:`frames`: the loop picks them up between frames."""
+        self.settings = settings
+        self._pending_settings = True
+
+    def refresh(self) -> None:
+        """The library changed: embed what is new and rebuild the index, between frames."""
+        self._pending_refresh = True
+
+    def _catch_up(self) -> None:
+        rec = self._recognizer
+        if rec is None:
+            return
+        if self._pending_settings:
+            self._pending_settings = False
+            rec.apply(self.settings)
+        if self._pending_refresh:
+            self._pending_refresh = False
+            rec.refresh()
+
+    # ------------------------------------------------------------------ the loop
+    def frames(self, spec: str | int | Path, *, recognize: bool = True, want_aligned: bool = False,
+               loop: bool = False, realtime: bool = False, control: Control | None = None) -> Iterator[FrameResult]:
+        """The one source -> pose -> recognizer loop: a :class:`FrameResult` per frame of ``spec``.
+
+        ``recognize=False`` stops after pose (capturing needs no library or encoder). ``loop`` plays a
+        file again from the start, its timestamps continuing; ``realtime`` paces a file to its own
+        clock (a camera is paced by itself). Timing goes to :attr:`timing`, the source's warnings to
+        :attr:`warnings`.
+        """
+        rec = self.recognizer if recognize else None
+        ctl = control or Control()
+        spec = parse_source(spec)
+        src = self.source(spec)
+        try:
+            pose = self.pose()
+        except AppError:
+            src.close()
+            raise
+        try:
+            for frame in self._stream(spec, src, loop, realtime, ctl):
+                self._catch_up()
+                t0 = time.perf_counter()
+                result = pose.detect(frame.image, int(round(frame.t * 1000)))
+                t1 = time.perf_counter()
+                windows = rec.push(frame.t, None if result is None else result.skeleton, want_aligned) if rec else []
+                t2 = time.perf_counter()
+                inner = sum(w.encode_ms + w.search_ms for w in windows)
+                fr = FrameResult(frame.t, frame.index, frame.image, result, windows, (t1 - t0) * 1e3,
+                                 max((t2 - t1) * 1e3 - inner, 0.0))
+                self.timing.add(fr)
+                yield fr
+        finally:
+            pose.close()
+
+    def _stream(self, spec: int | str, src: FrameSource, loop: bool, realtime: bool, ctl: Control) -> Iterator[Frame]:
+        is_file = not isinstance(spec, int)
+        offset, wall0, t0 = 0.0, None, None
+        try:
+            while True:
+                last_t = None
+                for f in src:
+                    if ctl.paused:
+                        paused_at = time.perf_counter()
+                        while ctl.paused and not ctl.stop:
+                            if ctl.while_paused is not None:
+                                ctl.while_paused()
+                            time.sleep(0.03)
+                        if wall0 is not None:
+                            wall0 += time.perf_counter() - paused_at
+                    if ctl.stop:
+                        return
+                    t = f.t + offset
+                    if is_file and realtime:
+                        if wall0 is None:
+                            wall0, t0 = time.perf_counter(), t
+                        ahead = (t - t0) - (time.perf_counter() - wall0)
+                        if ahead > 0:
+                            time.sleep(min(ahead, 0.5))
+                    last_t = t
+                    yield Frame(f.image, t, f.index)
+                self.warnings.extend(src.warnings)
+                if not (is_file and loop) or ctl.stop or last_t is None:
+                    return
+                if src.warnings and ctl.on_warnings is not None:
+                    ctl.on_warnings(list(src.warnings))
+                src.close()
+                offset = last_t + 1.0 / max(src.fps, 1.0)
+                src = self.source(spec)
+        finally:
+            src.close()
+
+    # ------------------------------------------------------------------ recording
+    def capture(self, spec: str | int | Path, start: float = 0.0, end: float = float("inf")) -> Segment:
+        """The skeletons of ``spec``'s frames from ``start`` to ``end`` seconds (a camera: from now)."""
+        cap = Capture(source=describe_source(spec))
+        for fr in self.frames(spec, recognize=False):
+            if fr.t < start:
+                continue
+            if fr.t > end:
+                break
+            cap.add(fr)
+        return cap.segment()
+
+    def windows_of(self, segment: Segment) -> list[np.ndarray]:
+        """A segment's raw canonical windows, as :meth:`save` stores them."""
+        try:
+            return segment_windows(segment.times, segment.skeletons, self.encoder.window, self.settings.window_s)
+        except ValueError as e:
+            raise AppError(f"{segment.source or 'the recording'}: {e}", "recording") from e
+
+    def save(self, label: str, segment: Segment) -> list[int]:
+        """The one segment -> prototypes write: one prototype per window of the live duration (raw
+        windows stored, embedded with this session's encoder), and the index catches up."""
+        if not len(segment.times):
+            raise AppError(f"nothing was recorded from {segment.source or 'the source'}", "recording")
+        windows = self.windows_of(segment)
+        try:
+            ids = [self.library.add_prototype(label, w, source=segment.source, start_s=float(segment.times[0]),
+                                              end_s=float(segment.times[-1]), encoder=self.encoder) for w in windows]
+        except (ValueError, LibraryError) as e:
+            raise AppError(f"could not save the recording: {e}", "recording") from e
+        self.refresh()
+        return ids
+
+    def preview(self, segment: Segment) -> np.ndarray:
+        """The whole segment as one window, as the encoder sees it after view alignment."""
+        try:
+            whole = segment_windows(segment.times, segment.skeletons, self.encoder.window, float("inf"))[0]
+        except ValueError as e:
+            raise AppError(str(e), "recording") from e
+        return self.encoder.align(whole[None])[0]
+
+    # ------------------------------------------------------------------ closing
+    def close(self) -> None:
+        if self._owns_library and self._library is not None:
+            self._library.close()
+        self._library = None
+        self._recognizer = None
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

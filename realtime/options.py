@@ -1,0 +1,31 @@
+"""The command-line options every entry point shares (the CLI, the window), and the session they build."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from realtime.settings import Settings
+
+
+def add_session_options(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--library", help="prototype library file (default: in your user data folder)")
+    ap.add_argument("--encoder", help="exported encoder file (default: the library's retrained one, else "
+                                      "weights/focovil_app.pt)")
+    ap.add_argument("--pose-model", help="a pose_landmarker_{lite,full,heavy}.task (default: shipped full)")
+    ap.add_argument("--window", type=float, default=None, help="window length, seconds")
+    ap.add_argument("--stride", type=float, default=None, help="seconds between labels")
+    ap.add_argument("--threshold", type=float, default=None, help="similarity below which the answer is 'unknown'")
+    ap.add_argument("--verbose", action="store_true", help="show the libraries' INFO/WARNING output")
+
+
+def settings_from(a: argparse.Namespace, base: Settings | None = None) -> Settings:
+    """``base`` (default: :class:`Settings`) with the options that were given."""
+    given = {k: v for k, v in (("window_s", a.window), ("stride_s", a.stride), ("threshold", a.threshold))
+             if v is not None}
+    return dataclasses.replace(base or Settings(), **given)
+
+
+def session_from(a: argparse.Namespace, base: Settings | None = None):
+    """A :class:`realtime.session.Session` on the options' library, encoder, pose model and settings."""
+    from realtime.session import Session
+    return Session(a.library, a.encoder, a.pose_model, settings_from(a, base), verbose=a.verbose)
