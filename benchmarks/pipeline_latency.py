@@ -1,7 +1,8 @@
 """Per-stage timing of the real pipeline on real video: pose, window/encode/search, overhead, end to end.
 
-Decodes the clip first (decoding is the camera's job, not the pipeline's), then runs every frame
-through MediaPipe pose and the recogniser exactly as the app does. Prints JSON with p50/p95:
+Runs the clip (looped ``--repeat`` times) through the app's own loop, ``Session.frames``: MediaPipe
+pose and the recogniser exactly as the app does (decoding is the camera's job and is in no stage's
+time). Prints JSON with p50/p95:
 
 * ``pose_ms``: per frame; ``encode_ms`` / ``search_ms``: per window;
 * ``overhead_ms``: everything else per frame (windowing, resampling, classifying), and its ratio
@@ -26,12 +27,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from realtime.app import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
-from realtime.encoder import load_encoder  # noqa: E402
-from realtime.library import Library  # noqa: E402
-from realtime.pipeline import Recognizer, Settings, run  # noqa: E402
-from realtime.pose import PoseEstimator  # noqa: E402
-from realtime.source import Frame, open_source  # noqa: E402
+from realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
+from realtime.session import Session  # noqa: E402
+from realtime.source import open_source  # noqa: E402
 
 
 def pct(a: list[float]) -> dict:
@@ -46,18 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default=None)
     a = ap.parse_args(argv)
     with open_source(a.video) as src:
-        frames = list(src)
-        fps = src.fps
-    duration = frames[-1].t + 1.0 / fps
-    enc = load_encoder(DEFAULT_ENCODER, device=a.device, cpu_threads=1)   # as the app does
+        first = next(iter(src))
+        n_frames = sum(1 for _ in src) + 1
     pose_ms, enc_ms, search_ms, over_ms, e2e_ms = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         lib_path = Path(tmp) / "lib.sqlite3"
         shutil.copy(SHIPPED_LIBRARY, lib_path)
-        with Library(lib_path) as lib, PoseEstimator() as pose:
-            rec = Recognizer(enc, lib, Settings())
-            replay = [Frame(f.image, f.t + r * duration, f.index) for r in range(a.repeat) for f in frames]
-            for fr in run(replay, pose, rec):        # exactly the app's per-frame path
+        with Session(lib_path, DEFAULT_ENCODER, device=a.device) as s:
+            for i, fr in enumerate(s.frames(a.video, loop=True)):        # exactly the app's per-frame path
+                if i == n_frames * a.repeat:
+                    break
                 pose_ms.append(fr.pose_ms)
                 over_ms.append(fr.overhead_ms)
                 labelled = [w for w in fr.windows if w.encode_ms]
@@ -65,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
                     enc_ms.append(w.encode_ms); search_ms.append(w.search_ms)
                 if labelled:
                     e2e_ms.append(fr.pose_ms + fr.overhead_ms + sum(w.encode_ms + w.search_ms for w in labelled))
-            n_protos = len(rec.labels)
-    print(json.dumps({"video": Path(a.video).name, "frames": len(frames) * a.repeat, "resolution": list(frames[0].image.shape[1::-1]),
+            n_protos, enc = len(s.recognizer.labels), s.encoder
+    print(json.dumps({"video": Path(a.video).name, "frames": n_frames * a.repeat, "resolution": list(first.image.shape[1::-1]),
                       "encoder": enc.path.name, "device": enc.device, "prototypes": n_protos,
                       "cpu": platform.processor() or platform.machine(),
                       "pose_ms": pct(pose_ms), "encode_ms": pct(enc_ms), "search_ms": pct(search_ms),

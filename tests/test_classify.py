@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from realtime.classify import (DEFAULT_THRESHOLD, NO_PERSON, UNKNOWN, Classifier, Prediction, threshold_for)
+from realtime.encoder import EncoderMeta
 from realtime.index import build_index
+from realtime.settings import Settings
 
 
 def step(clf: Classifier, label: str, sim: float = 0.97) -> Prediction:
@@ -53,8 +55,9 @@ def test_no_person_is_reported_at_once_and_the_old_label_does_not_come_back():
 
 
 def test_one_odd_window_does_not_flicker_but_a_real_change_switches_within_a_few_windows():
-    clf = Classifier()  # defaults: smoothing 0.8, hysteresis 0.15
-    labels = [step(clf, lab).label for lab in ["wave"] * 5 + ["sit"] + ["wave"] * 3 + ["sit", "sit"] + ["wave"]]
+    clf = Classifier()  # the app's defaults (realtime.settings.Settings): smoothing 0.6, hysteresis 0.15
+    assert (clf.smoothing, clf.hysteresis) == (Settings().smoothing, Settings().hysteresis)
+    labels = [step(clf, lab).label for lab in ["wave"] * 5 + ["sit"] + ["wave"] * 3 + ["sit"] + ["wave"] * 3]
     assert set(labels) == {"wave"}
     labels = [step(clf, "sit").label for _ in range(8)]
     assert labels[0] == "wave" and labels[-1] == "sit"
@@ -85,8 +88,10 @@ def test_reset_forgets_history():
 
 
 def test_threshold_comes_from_encoder_metadata_when_it_was_measured():
-    assert threshold_for({"metrics": {"unknown_threshold": 0.8}}) == 0.8
-    assert threshold_for({"metrics": {}}) == DEFAULT_THRESHOLD == threshold_for(None)
+    def meta(metrics: dict) -> EncoderMeta:
+        return EncoderMeta(window=32, fps=15.0, embedding_dim=8, metrics=metrics)
+    assert threshold_for(meta({"unknown_threshold": 0.8})) == 0.8
+    assert threshold_for(meta({})) == DEFAULT_THRESHOLD == threshold_for(None)
     with pytest.raises(ValueError):
         Classifier(smoothing=1.0)
 

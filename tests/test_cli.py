@@ -120,3 +120,17 @@ def test_truncated_video_is_processed_as_far_as_readable_and_says_so(shared_dir,
     assert r.returncode == 0, r.stderr[-2000:]
     summary = lines(out)[-1]
     assert 0 < summary["frames"] < 103 and any("103" in w for w in summary["warnings"]), summary
+
+
+def test_installed_focovil_command_is_main_py(library):
+    """``pip install`` puts a ``focovil`` command beside the interpreter; it is ``main.py`` itself."""
+    import shutil
+    exe = Path(sys.executable).with_name("focovil")
+    if not exe.exists():
+        pytest.skip("the package is not installed in this environment (pip install -e .)")
+    via_main = main_py("library", "list", "--library", library)
+    via_cmd = subprocess.run([str(exe), "library", "list", "--library", library], capture_output=True, text=True,
+                             timeout=300, cwd=shutil.os.path.expanduser("~"))
+    assert via_cmd.returncode == via_main.returncode == 0, via_cmd.stderr[-2000:]
+    assert json.loads(via_cmd.stdout) == json.loads(via_main.stdout)
+    assert "usage: focovil" in subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=120).stdout

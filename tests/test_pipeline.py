@@ -4,11 +4,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from realtime.app import DEFAULT_ENCODER
 from realtime.classify import NO_PERSON
 from realtime.encoder import load_encoder
 from realtime.library import Library
-from realtime.pipeline import Recognizer, Settings, segment_windows, skeletons_of_video
+from realtime.paths import DEFAULT_ENCODER
+from realtime.pipeline import Recognizer, segment_windows
+from realtime.session import Session
+from realtime.settings import Settings
 
 MULTI = "data/videos/ntu_multiview"
 
@@ -22,7 +24,8 @@ def encoder():
 def skeletons(shared_dir):
     clips = {"fall_cam1": f"{MULTI}/S001C001P006R001A043_rgb.avi", "fall_cam2": f"{MULTI}/S001C002P006R001A043_rgb.avi",
              "pickup": f"{MULTI}/S001C001P004R001A006_rgb.avi", "drink": "data/videos/ntu_S001C001P001R001A001_drink_water.avi"}
-    return {k: skeletons_of_video(shared_dir / v) for k, v in clips.items()}
+    session = Session()   # only its frame path: no library or encoder is opened for capturing
+    return {k: (seg.times, seg.skeletons) for k, seg in ((k, session.capture(shared_dir / v)) for k, v in clips.items())}
 
 
 @pytest.fixture()

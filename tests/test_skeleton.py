@@ -12,8 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from realtime.pose import PoseEstimator, PoseModelError, landmarks_from_video
+from realtime.pose import PoseEstimator, PoseModelError
+from realtime.session import Session
 from realtime.skeleton import J, MIRROR, NUM_JOINTS, facing_direction, from_kinect_v1, toe_direction
+
+def skeletons_of(path):
+    """Timestamps, canonical skeletons and who-was-seen of a video, through the app's own frame path."""
+    seg = Session().capture(path)
+    return seg.times, seg.skeletons, np.isfinite(seg.skeletons).all(axis=(1, 2))
+
 
 NWUCLA_CLIP = "data/nw-ucla/all_sqe/a01_s01_e00_v01.json"
 NTU_DRINK = "data/videos/ntu_S001C001P001R001A001_drink_water.avi"
@@ -110,7 +117,7 @@ def nwucla(shared_dir: Path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def ntu_mediapipe(shared_dir: Path) -> np.ndarray:
-    _, seq, present = landmarks_from_video(shared_dir / NTU_DRINK)  # 103 frames, about 8 s
+    _, seq, present = skeletons_of(shared_dir / NTU_DRINK)  # 103 frames, about 8 s
     assert present.all(), f"person found in {present.sum()}/{len(present)} frames (README: all)"
     return seq
 
@@ -157,7 +164,7 @@ def test_nwucla_left_right_over_all_front_view_clips(shared_dir: Path) -> None:
 
 @pytest.mark.parametrize("clip", NTU_FALLS, ids=["camera1", "camera2"])
 def test_ntu_fall_clip_maps(clip: str, shared_dir: Path) -> None:
-    times, seq, present = landmarks_from_video(shared_dir / clip)  # 62 frames, about 5 s
+    times, seq, present = skeletons_of(shared_dir / clip)  # 62 frames, about 5 s
     assert len(times) == len(seq) == len(present) == 62 and np.all(np.diff(times) > 0)
     assert present.mean() >= 0.9, f"person found in only {present.sum()}/{len(present)} frames"
     assert np.isfinite(seq[present]).all() and np.isnan(seq[~present]).all()

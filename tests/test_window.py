@@ -139,8 +139,9 @@ def test_non_increasing_timestamps_are_dropped_and_the_stream_goes_on() -> None:
 
 @pytest.fixture(scope="module")
 def fall_landmarks(shared_dir: Path):
-    from realtime.pose import landmarks_from_video
-    return landmarks_from_video(shared_dir / FALL)  # about 5 s on two CPU cores
+    from realtime.session import Session
+    seg = Session().capture(shared_dir / FALL)  # the app's own frame path; about 5 s on two CPU cores
+    return seg.times, seg.skeletons, np.isfinite(seg.skeletons).all(axis=(1, 2))
 
 
 def test_real_clip_becomes_full_coverage_windows(fall_landmarks) -> None:

@@ -20,10 +20,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from realtime.app import DEFAULT_ENCODER, DEMO_CLIP  # noqa: E402
-from realtime.encoder import load_encoder  # noqa: E402
-from realtime.library import Library  # noqa: E402
-from realtime.pipeline import Settings, segment_windows, skeletons_of_video  # noqa: E402
+from realtime.paths import DEFAULT_ENCODER, DEMO_CLIP  # noqa: E402
+from realtime.session import Session  # noqa: E402
 from realtime.skeleton import from_kinect_v1  # noqa: E402
 from realtime.window import resample_by_time  # noqa: E402
 
@@ -38,13 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-action", type=int, default=4)
     a = ap.parse_args(argv)
     shared = Path(a.shared)
-    enc = load_encoder(DEFAULT_ENCODER, device="cpu")
     out = Path(a.out)
     tmp = out.with_name(out.name + ".building")
     for p in (tmp, Path(str(tmp) + "-wal"), Path(str(tmp) + "-shm")):
         p.unlink(missing_ok=True)
     added = {}
-    with Library(tmp) as lib:
+    with Session(tmp, DEFAULT_ENCODER, device="cpu") as s:
+        lib, enc = s.library, s.encoder
         for action, name in NWUCLA_ACTIONS.items():
             files = sorted((shared / "data/nw-ucla/all_sqe").glob(f"a{action:02d}_s*_e00_v01.json"))[: a.per_action]
             for f in files:
@@ -57,14 +55,13 @@ def main(argv: list[str] | None = None) -> int:
                  ("falling", shared / "data/videos/ntu_multiview/S001C001P006R001A043_rgb.avi"),
                  ("pick up", shared / "data/videos/ntu_multiview/S001C001P004R001A006_rgb.avi")]
         for name, clip in clips:
-            times, skels = skeletons_of_video(clip)
-            for w in segment_windows(times, skels, enc.window, Settings().window_s):
-                lib.add_prototype(name, w, source=clip.name, start_s=float(times[0]), end_s=float(times[-1]), encoder=enc)
-                added[name] = added.get(name, 0) + 1
+            seg = s.capture(clip)
+            seg.source = clip.name   # not this machine's path
+            added[name] = added.get(name, 0) + len(s.save(name, seg))
         lib.export_to(out)
     for p in (tmp, Path(str(tmp) + "-wal"), Path(str(tmp) + "-shm")):
         p.unlink(missing_ok=True)
-    print(json.dumps({"out": str(out), "prototypes": added, "encoder": enc.path.name}))
+    print(json.dumps({"out": str(out), "prototypes": added, "encoder": DEFAULT_ENCODER.name}))
     return 0
 
 
