@@ -26,7 +26,7 @@ from realtime.paths import DEFAULT_ENCODER, SHIPPED_LIBRARY, default_library_pat
 from realtime.pipeline import FrameResult, Recognizer, segment_windows
 from realtime.settings import Settings
 from realtime.skeleton import NUM_JOINTS
-from realtime.source import Frame, FrameSource, SourceError, open_source
+from realtime.source import Frame, FrameSource, SourceError, open_source, parse_source  # noqa: F401 (parse_source: for callers)
 
 log = logging.getLogger("focovil")
 
@@ -73,16 +73,6 @@ def resolve_encoder_path(explicit: str | Path | None, library: Library | None) -
     if explicit is not None:
         return Path(explicit)
     return active_encoder_path(library) if library is not None else DEFAULT_ENCODER
-
-
-def parse_source(spec: str | int | Path) -> int | str:
-    """The one reading of a source the user typed: ``0``, ``"0"`` or ``"Camera 0"`` is camera 0;
-    anything else is a path (a video file or a folder of images)."""
-    if isinstance(spec, int) and not isinstance(spec, bool):
-        return spec
-    text = str(spec).strip()
-    digits = text[6:].strip() if text.lower().startswith("camera") else text
-    return int(digits) if digits.isdigit() and not Path(text).exists() else text
 
 
 def describe_source(spec: str | int | Path) -> str:

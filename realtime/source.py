@@ -325,10 +325,22 @@ class ImageFolderSource(FrameSource):
         return Frame(image, i / self.fps, i)
 
 
+def parse_source(spec: str | int | Path) -> int | str | Path:
+    """The one reading of a source the user names: ``0``, ``"0"`` or ``"Camera 0"`` is camera 0
+    (unless a file of that name exists); anything else is a path (a video file or an image folder)."""
+    if isinstance(spec, bool):
+        raise TypeError("source must be a camera index, a path or a string, not a bool")
+    if isinstance(spec, (int, Path)):
+        return spec
+    text = str(spec).strip()
+    digits = text[6:].strip() if text.lower().startswith("camera") else text
+    return int(digits) if digits.isdigit() and not Path(text).exists() else text
+
+
 def open_source(spec: str | int | Path, fps: float | None = None, *,
                 capture_factory: CaptureFactory | None = None,
                 first_frame_timeout_s: float = 5.0, stall_timeout_s: float = 1.0) -> FrameSource:
-    """Open a camera (an int, or a string of digits that is not an existing path), a video file or an
+    """Open a camera (an int, or a string :func:`parse_source` reads as one), a video file or an
     image folder. Raises :class:`SourceError` if it cannot deliver a first frame.
 
     ``fps``: the image folder's rate (default 30); for a video, the rate assumed only if the file
@@ -339,12 +351,9 @@ def open_source(spec: str | int | Path, fps: float | None = None, *,
         raise ValueError(f"fps must be in (0, {_MAX_SANE_FPS:g}], got {fps}")
     _set_cv2_log_level("LOG_LEVEL_ERROR")
     factory: CaptureFactory = capture_factory or cv2.VideoCapture
-    if isinstance(spec, bool):
-        raise TypeError("source must be a camera index, a path or a string, not a bool")
+    spec = parse_source(spec)
     if isinstance(spec, int):
         return CameraSource(spec, fps, factory, first_frame_timeout_s, stall_timeout_s)
-    if isinstance(spec, str) and spec.strip().isdigit() and not Path(spec).exists():
-        return CameraSource(int(spec), fps, factory, first_frame_timeout_s, stall_timeout_s)
     path = Path(spec).expanduser()
     if not path.exists():
         raise SourceError(f"video file or image folder not found: {path}")

@@ -135,3 +135,14 @@ def test_camera_without_a_first_frame_is_an_error_after_the_timeout_without_busy
         open_source(2, capture_factory=lambda index: cam, first_frame_timeout_s=0.2)
     assert cam.reads <= 15  # polls with a sleep, not thousands of reads
     assert cam.released
+
+
+def test_one_reading_of_a_source_name(tmp_path, monkeypatch):
+    from realtime.source import parse_source
+    assert parse_source("Camera 1") == parse_source(" 1 ") == parse_source(1) == 1
+    assert parse_source("clip.mp4") == "clip.mp4"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "0").write_bytes(b"")
+    assert parse_source("0") == "0"          # a file named 0 is a file, not camera 0
+    with pytest.raises(TypeError):
+        parse_source(True)
