@@ -1,9 +1,11 @@
 """The prototype library: real SQLite files, the real encoder file, real NW-UCLA skeletons, a real SIGKILL."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -17,12 +19,13 @@ import pytest
 import torch
 
 from realtime.encoder import load_encoder
-from realtime.library import (SCHEMA_VERSION, EncoderKey, Library, LibraryError, default_library_path, encoder_key,
-                              resample_window)
+from realtime.library import SCHEMA_VERSION, EncoderKey, Library, LibraryError, default_library_path, encoder_key
 from realtime.skeleton import NUM_JOINTS, from_kinect_v1
+from realtime.window import resample_frames
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS = PROJECT_ROOT / "weights" / "focovil_app.pt"
+SHIPPED_LIBRARY = PROJECT_ROOT / "weights" / "default_library.sqlite3"   # schema 1
 
 
 def sha(path: Path) -> str:
@@ -55,10 +58,10 @@ def small_encoder(tmp_path_factory, encoder):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return torch.nn.functional.normalize(self.inner(self._to_inner(x))[:, : self.dim], dim=1)
 
-    meta = dict(encoder.meta, embedding_dim=128, window=24)
+    meta = encoder.meta.replace(embedding_dim=128, window=24)
     path = tmp_path_factory.mktemp("enc") / "focovil_small.pt"
     scripted = torch.jit.script(Smaller(torch.jit.load(str(WEIGHTS), map_location="cpu"), 128, encoder.window))
-    torch.jit.save(scripted, str(path), _extra_files={"metadata.json": json.dumps(meta)})
+    torch.jit.save(scripted, str(path), _extra_files={"metadata.json": meta.to_json()})
     return load_encoder(path, device="cpu")
 
 
@@ -92,13 +95,13 @@ def synthetic_library(path: Path, n: int, encoder) -> Path:
 
 # ------------------------------------------------------------------------------------------ basics
 
-def test_resample_window_interpolates_linearly_in_time():
+def test_resample_frames_interpolates_linearly_in_time():
     w = np.zeros((3, NUM_JOINTS, 3), np.float32)
     w[:, 0, 0] = [0.0, 1.0, 4.0]
-    r = resample_window(w, 5)
+    r = resample_frames(w, 5)
     assert r.shape == (5, NUM_JOINTS, 3)
     np.testing.assert_allclose(r[:, 0, 0], [0.0, 0.5, 1.0, 2.5, 4.0])
-    assert resample_window(w[:1], 4).shape == (4, NUM_JOINTS, 3)
+    assert resample_frames(w[:1], 4).shape == (4, NUM_JOINTS, 3)
 
 
 def test_recordings_are_stored_with_raw_window_label_and_encoder_embedding(tmp_path, ucla_windows, encoder):
@@ -112,7 +115,7 @@ def test_recordings_are_stored_with_raw_window_label_and_encoder_embedding(tmp_p
             np.testing.assert_array_equal(p.window, w)   # the raw window, at its own length, bit for bit
         ids, labels, mat = lib.embeddings_for(encoder)
         assert list(ids) == [p.id for p in protos] and labels == [label for label, _ in ucla_windows]
-        expected = encoder.embed(np.stack([resample_window(w, encoder.window) for _, w in ucla_windows]))
+        expected = encoder.embed(np.stack([resample_frames(w, encoder.window) for _, w in ucla_windows]))
         np.testing.assert_allclose(mat, expected, atol=1e-5)
         assert lib.prototypes(label="action1") and all(p.label == "action1" for p in lib.prototypes(label="action1"))
         with sqlite3.connect(lib.path) as con:
@@ -129,7 +132,7 @@ def test_library_of_another_encoder_size_is_reembedded_from_raw_windows(tmp_path
         assert lib.ensure_embedded(small_encoder, batch_size=3) == len(ucla_windows)
         ids, labels, mat = lib.embeddings_for(small_encoder)
         assert mat.shape == (len(ucla_windows), 128)
-        expected = small_encoder.embed(np.stack([resample_window(w, 24) for _, w in ucla_windows]))
+        expected = small_encoder.embed(np.stack([resample_frames(w, 24) for _, w in ucla_windows]))
         np.testing.assert_allclose(mat, expected, atol=1e-5)
         assert lib.ensure_embedded(small_encoder) == 0                      # nothing left to do
         assert lib.embeddings_for(encoder)[2].shape == (len(ucla_windows), encoder.dim)  # the old space is kept
@@ -220,6 +223,78 @@ def test_sqlite_file_of_another_app_is_not_taken_over(tmp_path):
     with pytest.raises(LibraryError, match="not a focovil library"):
         Library(path)
     assert sha(path) == before
+
+
+# ------------------------------------------------------------------------------- schema migration
+
+def raw_contents(path: Path) -> dict:
+    """Everything a library holds, read with plain sqlite3 (read-only, nothing written beside the file)."""
+    with contextlib.closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro&immutable=1", uri=True)) as con:
+        q = lambda sql: sorted(con.execute(sql).fetchall())  # noqa: E731
+        return {"version": con.execute("PRAGMA user_version").fetchone()[0],
+                "labels": q("SELECT l.name, COUNT(p.id) FROM labels l LEFT JOIN prototypes p ON p.label_id=l.id GROUP BY l.id"),
+                "windows": q("SELECT p.uid, l.name, p.frames, p.window FROM prototypes p JOIN labels l ON l.id=p.label_id"),
+                "vectors": q("SELECT p.uid, c.sha256, e.vector FROM embeddings e JOIN prototypes p ON p.id=e.prototype_id "
+                             "JOIN encoders c ON c.id=e.encoder_id"),
+                "tables": q("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def set_version(path: Path, version: int, drop_settings: bool = False) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        if drop_settings:
+            con.execute("DROP TABLE settings")
+        con.execute(f"PRAGMA user_version={version}")
+
+
+def test_shipped_schema_1_library_is_migrated_to_2_keeping_every_prototype(tmp_path):
+    path, shipped = tmp_path / "library.sqlite3", sha(SHIPPED_LIBRARY)
+    shutil.copyfile(SHIPPED_LIBRARY, path)        # never the shipped file itself
+    before = raw_contents(path)
+    assert SCHEMA_VERSION == 2 and before["version"] == 1 and ("settings",) not in before["tables"]
+    assert len(before["windows"]) > 0 and len(before["vectors"]) == len(before["windows"])
+    with Library(path) as lib:
+        assert len(lib) == len(before["windows"]) and lib.active_encoder() is None
+        assert sorted(lib.list_labels()) == before["labels"]
+        protos = {p.uid: p for p in lib.prototypes(with_windows=True)}
+        for uid, label, frames, blob in before["windows"]:
+            assert (protos[uid].label, protos[uid].frames) == (label, frames)
+            np.testing.assert_array_equal(protos[uid].window, np.frombuffer(blob, "<f4").reshape(frames, NUM_JOINTS, 3))
+        [key] = lib.encoders()
+        ids, labels, mat = lib.embeddings_for(key)
+        uid_of = {p.id: p.uid for p in protos.values()}
+        assert sorted((uid_of[i], key.sha256, m.astype("<f4").tobytes()) for i, m in zip(ids, mat)) == before["vectors"]
+    after = raw_contents(path)
+    assert after["version"] == 2 and ("settings",) in after["tables"]
+    assert {k: after[k] for k in ("labels", "windows", "vectors")} == {k: before[k] for k in ("labels", "windows", "vectors")}
+    assert sha(SHIPPED_LIBRARY) == shipped
+
+
+@pytest.mark.parametrize("lazy_settings", [True, False])
+def test_schema_1_library_keeps_its_active_encoder_pointer_through_migration(tmp_path, encoder, lazy_settings):
+    path = synthetic_library(tmp_path / "lib.sqlite3", 4, encoder)
+    with Library(path) as lib:
+        if lazy_settings:   # what a version-1 app left after a promotion: settings table and pointer
+            lib.activate_encoder(encoder, {"file": str(lib.encoders_dir() / "focovil-v1.pt"), "version": 1})
+        pointer = lib.active_encoder()
+    set_version(path, 1, drop_settings=not lazy_settings)
+    with Library(path) as lib:
+        assert lib.active_encoder() == pointer and (pointer is not None) == lazy_settings
+        assert len(lib) == 4 and lib.missing_embeddings(encoder) == []
+        lib.activate_encoder(encoder, {"file": str(lib.encoders_dir() / "focovil-v2.pt"), "version": 2})
+        assert lib.active_encoder()["version"] == 2
+    assert raw_contents(path)["version"] == SCHEMA_VERSION
+
+
+def test_schema_3_library_is_refused_unmigrated_and_untouched(tmp_path, encoder):
+    path = synthetic_library(tmp_path / "lib.sqlite3", 2, encoder)
+    set_version(path, 3)
+    before = sha(path)
+    with pytest.raises(LibraryError, match=r"newer focovil \(library schema 3; this version reads schema 2"):
+        Library(path)
+    with Library(tmp_path / "other.sqlite3") as other, pytest.raises(LibraryError, match="library schema 3"):
+        other.import_from(path)
+    assert sha(path) == before and raw_contents(path)["version"] == 3
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("lib.sqlite3-")]   # no -wal / -shm beside it
 
 
 # ------------------------------------------------------------------------------------- real kill
