@@ -43,7 +43,7 @@ def make_data(shape: str, n: int, d: int, rng: np.random.Generator) -> np.ndarra
 def real_windows(n: int, rng: np.random.Generator, views: tuple[int, ...], with_kg: bool) -> tuple[np.ndarray, int]:
     """Embeddings of ``n`` random 1.8 s windows of real skeleton data (app encoder), and their dim."""
     import torch
-    from realtime.app import DEFAULT_ENCODER
+    from realtime.paths import DEFAULT_ENCODER
     from realtime.encoder import load_encoder
     from training.data import ClipBank, load_kinder_gator, load_nwucla
     shared = Path(__file__).resolve().parent.parent.parent / "shared" / "data"

@@ -25,12 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from realtime.classify import Classifier  # noqa: E402
-from realtime.encoder import FORMAT, load_encoder  # noqa: E402
+from realtime.encoder import EncoderMeta, load_encoder  # noqa: E402
 from realtime.index import build_index  # noqa: E402
 from realtime.library import Library  # noqa: E402
-from realtime.skeleton import JOINTS, LAYOUT_NAME, NUM_JOINTS  # noqa: E402
+from realtime.skeleton import NUM_JOINTS  # noqa: E402
 from training.align import ViewAlign  # noqa: E402
 from training.data import ClipBank, load_nwucla  # noqa: E402
+from training.export import save_encoder  # noqa: E402
 
 
 class AlignedJoints(torch.nn.Module):
@@ -47,12 +48,9 @@ class AlignedJoints(torch.nn.Module):
 
 
 def baseline_file(folder: Path, window: int) -> Path:
-    meta = {"format": FORMAT, "joint_layout": LAYOUT_NAME, "joints": list(JOINTS), "num_joints": NUM_JOINTS,
-            "window": window, "fps": 15.0, "embedding_dim": window * NUM_JOINTS * 3, "train_views": [],
-            "training_data": ["none: view-aligned raw joints"], "metrics": {}}
-    path = folder / "aligned_joints.pt"
-    torch.jit.save(torch.jit.script(AlignedJoints()), str(path), _extra_files={"metadata.json": json.dumps(meta)})
-    return path
+    meta = EncoderMeta(window=window, fps=15.0, embedding_dim=window * NUM_JOINTS * 3, arch="aligned-joints",
+                       training_data=["none: view-aligned raw joints"], train_views=[])
+    return save_encoder(AlignedJoints(), meta, folder / "aligned_joints.pt")
 
 
 def record_once(weights: Path, gallery, query, workdir: Path) -> dict:
@@ -73,8 +71,8 @@ def record_once(weights: Path, gallery, query, workdir: Path) -> dict:
         clf.reset()
         pred.append(clf.update(s, [labels[j] for j in i]).label)
     truth = [c.label_name for c in query]
-    return {"weights": str(weights), "training_data": enc.meta.get("training_data"),
-            "saw_view_3_in_training": 3 in enc.meta.get("train_views", []),
+    return {"weights": str(weights), "training_data": enc.meta.training_data,
+            "saw_view_3_in_training": 3 in enc.meta.saw_view,
             "accuracy": round(float(np.mean([p == t for p, t in zip(pred, truth)])), 4),
             "prototypes": len(labels), "queries": len(query), "index": index.kind, "seconds": round(time.perf_counter() - t0, 2)}
 

@@ -22,9 +22,9 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_shipped_encoders_load_with_their_metadata():
     proto, app = load_encoder(PROTOCOL, device="cpu"), load_encoder(APP, device="cpu")
-    assert proto.meta["train_views"] == [1, 2], "the protocol encoder must never have seen view 3"
-    assert 3 in app.meta["train_views"]
-    assert proto.meta["metrics"]["cross-view"]["encoder"]["knn1"] > 0.8
+    assert proto.meta.train_views == [1, 2], "the protocol encoder must never have seen view 3"
+    assert 3 in app.meta.train_views
+    assert proto.meta.metrics["cross-view"]["encoder"]["knn1"] > 0.8
 
 
 def test_evaluate_reproduces_the_protocol_encoders_recorded_numbers(shared_dir, tmp_path):
@@ -33,7 +33,7 @@ def test_evaluate_reproduces_the_protocol_encoders_recorded_numbers(shared_dir, 
             "--protocol", "cross-view", "--json", str(out), "--device", "cpu")
     assert r.returncode == 0, r.stderr[-2000:]
     rep = json.loads(out.read_text())
-    recorded = load_encoder(PROTOCOL, device="cpu").meta["metrics"]["cross-view"]
+    recorded = load_encoder(PROTOCOL, device="cpu").meta.metrics["cross-view"]
     for method in ("encoder", "aligned_joints", "raw_joints", "invariant_joints"):
         for metric in ("knn1", "linear"):
             assert rep["results"][method][metric] == pytest.approx(recorded[method][metric], abs=1e-3)

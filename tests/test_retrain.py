@@ -16,11 +16,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from realtime.app import DEFAULT_ENCODER, SHIPPED_LIBRARY, active_encoder_path, open_encoder
 from realtime.encoder import load_encoder
 from realtime.library import Library, file_sha256
+from realtime.paths import DEFAULT_ENCODER, SHIPPED_LIBRARY
+from realtime.session import active_encoder_path, resolve_encoder_path
+from training import loop as loop_module
 from training import retrain
-from training import train as train_module
 from training.loss import focal_contrastive_loss
 
 PROTOCOL_ENCODER = DEFAULT_ENCODER.with_name("focovil_protocol.pt")
@@ -77,7 +78,7 @@ def test_promotion_reembeds_library_app_follows_and_rollback_restores(lib, share
     assert file_sha256(folder / "focovil-v1.pt") == file_sha256(DEFAULT_ENCODER)   # the previous encoder is kept
     with Library(lib) as L:
         assert active_encoder_path(L) == folder / "focovil-v2.pt"
-        enc = open_encoder(None, library=L)
+        enc = load_encoder(resolve_encoder_path(None, L), device="cpu", cpu_threads=1)
         assert enc.path == folder / "focovil-v2.pt" and L.missing_embeddings(enc) == []
         L.add_prototype("wave", L.window(1), source="after promotion", encoder=enc)
     assert retrain.main(["--library", str(lib), "--rollback"]) == 0
@@ -128,7 +129,7 @@ def test_interrupted_run_needs_resume_and_continues_from_its_checkpoint(lib, sha
         if calls["n"] == 5:
             raise KeyboardInterrupt   # what Ctrl+C raises
         return focal_contrastive_loss(*a, **kw)
-    monkeypatch.setattr(train_module, "focal_contrastive_loss", interrupted)
+    monkeypatch.setattr(loop_module, "focal_contrastive_loss", interrupted)
     before = state_of(lib)
     assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1") == 130
     assert state_of(lib) == before
@@ -170,4 +171,6 @@ def test_two_process_ddp_retrain_checks_and_reports_once(lib, shared_dir):
     assert r.returncode == 0, r.stderr[-3000:]
     rep = report_of(lib)
     assert rep["train"]["world_size"] == 2 and not rep["promoted"]
+    sums = rep["train"]["param_sha256_per_rank"]        # every rank's weights after the last step
+    assert len(sums) == 2 and len(set(sums)) == 1
     assert state_of(lib) == before          # a dry run never touches the library

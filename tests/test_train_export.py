@@ -31,6 +31,17 @@ def small_nwucla(shared_dir, tmp_path_factory):
     return dst
 
 
+def torch_param_sha256(model_pt: Path) -> str:
+    """The checksum ``training.loop`` records, recomputed from a saved ``model.pt``."""
+    from training.config import TrainConfig
+    from training.loop import param_sha256
+    from training.train import build_model
+    state = torch.load(model_pt, weights_only=False)
+    model = build_model(TrainConfig(**state["config"]))
+    model.load_state_dict(state["model"])
+    return param_sha256(model)
+
+
 def run_train(args: list[str], nproc: int = 1) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "training.train"] if nproc == 1 else [*torchrun(nproc), "-m", "training.train"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -75,13 +86,16 @@ def test_two_process_ddp_on_cpu(small_nwucla, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     result = json.loads((tmp_path / "train.json").read_text())
     assert result["world_size"] == 2 and result["steps"] == 3
+    sums = result["param_sha256_per_rank"]              # DDP kept every rank's copy of the weights equal
+    assert len(sums) == 2 and len(set(sums)) == 1
+    assert sums[0] == torch_param_sha256(tmp_path / "model.pt")   # and model.pt holds those weights
 
 
 def test_exported_file_embeds_and_aligns_like_the_trained_encoder(trained, tmp_path):
     path = tmp_path / "enc.pt"
     meta = export(trained / "model.pt", path, metrics={"note": "test"})
     rt = load_encoder(path, device="cpu")
-    assert rt.meta["train_views"] == [1, 2] and rt.meta["joint_layout"] == meta["joint_layout"]
+    assert rt.meta.train_views == [1, 2] and rt.meta.joint_layout == meta.joint_layout
     x = np.random.default_rng(0).normal(size=(3, rt.window, NUM_JOINTS, 3)).astype(np.float32)
     e = rt.embed(x)
     assert e.shape == (3, rt.dim) and np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from realtime.encoder import EncoderFileError, load_encoder
+from realtime.files import atomic_write
 from training.data import ClipBank
 from training.data.nwucla import DatasetError, read_file
 
@@ -31,7 +32,7 @@ def embed_folder(weights: str, data: str, device: str | None = None) -> dict:
     emb = np.concatenate([enc.embed(windows[i:i + 256]) for i in range(0, len(windows), 256)])
     return {"embeddings": emb.astype(np.float32), "names": np.array([c.name for c in clips]),
             "labels": np.array([c.label + 1 for c in clips]), "views": np.array([c.view for c in clips]),
-            "skipped": np.array(skipped), "metadata": json.dumps(enc.meta)}
+            "skipped": np.array(skipped), "metadata": enc.meta.to_json()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,10 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp.npz")
-    np.savez_compressed(tmp, **res)
-    tmp.replace(out)
+    atomic_write(out, lambda tmp: np.savez_compressed(tmp, **res), suffix=".npz")
     print(json.dumps({"out": str(out), "n": int(len(res["names"])), "dim": int(res["embeddings"].shape[1]),
                       "skipped": res["skipped"].tolist()}))
     return 0

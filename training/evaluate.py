@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.encoder import EncoderFileError, load_encoder
+from realtime.encoder import EncoderFileError, EncoderMeta, load_encoder
+from realtime.files import atomic_text, atomic_write
 from training.config import DEFAULT_KG, DEFAULT_NWUCLA
 from training.data import load_kinder_gator, load_nwucla
 from training.data.nwucla import CLASS_NAMES, DatasetError
@@ -32,9 +33,9 @@ from training.protocols import (NOVEL_KG_MOTIONS, NOVEL_NWUCLA_LABELS, aligned_j
 PROTOCOLS = ("cross-view", "val", "novel-nwucla", "novel-kg")
 
 
-def _methods(weights: str | None, device: str | None) -> tuple[dict, dict]:
+def _methods(weights: str | None, device: str | None) -> tuple[dict, EncoderMeta | None]:
     methods = {"raw_joints": raw_joints, "aligned_joints": aligned_joints, "invariant_joints": invariant_joints}
-    meta: dict = {}
+    meta = None
     if weights:
         enc = load_encoder(weights, device=device)
         methods["encoder"] = enc.embed
@@ -45,14 +46,15 @@ def _methods(weights: str | None, device: str | None) -> tuple[dict, dict]:
 def evaluate(weights: str | None, protocol: str, data: str = DEFAULT_NWUCLA, kg: str = DEFAULT_KG,
              window: int = 32, allow_seen_view: bool = False, device: str | None = None) -> dict:
     methods, meta = _methods(weights, device)
-    if meta:
-        window = int(meta["window"])
-    seen_v3 = 3 in meta.get("train_views", [])
+    if meta is not None:
+        window = int(meta.window)
+    seen_v3 = meta is not None and 3 in meta.saw_view
+    training_data = meta.training_data if meta is not None else None
     if protocol in ("cross-view", "novel-nwucla") and seen_v3 and not allow_seen_view:
-        raise SystemExit(f"error: {weights} was trained on view 3 ({meta.get('training_data')}); its cross-view "
+        raise SystemExit(f"error: {weights} was trained on view 3 ({training_data}); its cross-view "
                          "numbers would not be honest. Use the protocol encoder, or --allow-seen-view to measure anyway.")
     report: dict = {"protocol": protocol, "weights": weights, "window": window,
-                    "encoder_training_data": meta.get("training_data"), "encoder_saw_test_view": seen_v3,
+                    "encoder_training_data": training_data, "encoder_saw_test_view": seen_v3,
                     "results": {}}
     if protocol in ("cross-view", "val"):
         for pair in eval_pairs(protocol, data):
@@ -64,7 +66,7 @@ def evaluate(weights: str | None, protocol: str, data: str = DEFAULT_NWUCLA, kg:
             res["linear"] = float(np.mean([r["linear"] for r in res.values() if isinstance(r, dict)]))
     elif protocol == "novel-nwucla":
         labels = set(NOVEL_NWUCLA_LABELS)
-        trained_without = {int(v) for v in str(meta.get("excluded_labels", "")).split(",") if v.strip()}
+        trained_without = {int(v) for v in str(meta.excluded_labels if meta else "").split(",") if v.strip()}
         if weights and not labels <= trained_without:
             report["warning"] = f"encoder did not exclude actions {sorted(labels - trained_without)} from training"
         gal = [c for c in load_nwucla(data, views=(1, 2)) if c.label in labels]
@@ -77,10 +79,11 @@ def evaluate(weights: str | None, protocol: str, data: str = DEFAULT_NWUCLA, kg:
         report["held_out_actions"] = [CLASS_NAMES[k] for k in sorted(labels)]
     elif protocol == "novel-kg":
         motions = set(NOVEL_KG_MOTIONS)
-        excluded = {m.strip() for m in str(meta.get("config", {}).get("exclude_motions", "")).split(",") if m.strip()}
-        if weights and meta.get("config", {}).get("kinder_gator") and not motions <= excluded:
+        config = meta.config if meta is not None else {}
+        excluded = {m.strip() for m in str(config.get("exclude_motions", "")).split(",") if m.strip()}
+        if weights and config.get("kinder_gator") and not motions <= excluded:
             report["warning"] = "encoder trained on Kinder-Gator without holding out these motions"
-        clips = load_kinder_gator(kg, fps=float(meta.get("fps", 15.0)), motions=motions)
+        clips = load_kinder_gator(kg, fps=float(meta.fps) if meta is not None else 15.0, motions=motions)
         for name, fn in methods.items():
             r = one_shot(fn, clips, clips, window, exclude_same_subject=True)
             r["knn1"] = leave_one_subject_out_knn1(fn, clips, window)
@@ -114,7 +117,7 @@ def plot_confusion(report: dict, png: str | Path) -> None:
         ax.set_xlabel("predicted"); ax.set_ylabel("true")
     fig.suptitle(f"NW-UCLA {report['protocol']} (kNN-1 confusion)")
     fig.tight_layout()
-    fig.savefig(png, dpi=110)
+    atomic_write(png, lambda tmp: fig.savefig(tmp, dpi=110), suffix=Path(png).suffix)
     plt.close(fig)
 
 
@@ -140,8 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if a.json:
-        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.json).write_text(json.dumps(report, indent=1))
+        atomic_text(a.json, json.dumps(report, indent=1))
     png = a.png or (str(Path(a.json).with_suffix(".png")) if a.json else None)
     if png and a.protocol in ("cross-view", "val"):
         plot_confusion(report, png)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from realtime.files import atomic_text
 from training.config import DEFAULT_KG
 from training.protocols import NOVEL_KG_MOTIONS, NOVEL_NWUCLA_LABELS
 
@@ -69,7 +70,7 @@ def train_export_eval(out: Path, flags: list[str], protocols: list[str], seed: i
             for m, r in rep["results"].items():
                 results.setdefault(p, {})[name if m == "encoder" else m] = {
                     k: r[k] for k in ("knn1", "linear", "one_shot") if k in r}
-    res_file.write_text(json.dumps(results, indent=1))
+    atomic_text(res_file, json.dumps(results, indent=1))
     return results
 
 
@@ -126,10 +127,10 @@ def main(argv: list[str] | None = None) -> int:
             runs[v].append(f.result())
             bar.update(1)
     table = aggregate(runs)
-    (out / f"{a.experiment}.json").write_text(json.dumps(table, indent=1))
+    atomic_text(out / f"{a.experiment}.json", json.dumps(table, indent=1))
     methods = tuple(exports) + ("aligned_joints", "raw_joints")
     md = "\n\n".join(f"### {p}\n\n" + markdown(table, p, methods if a.experiment == "novel" else ("encoder",)) for p in protocols)
-    (out / f"{a.experiment}.md").write_text(md + "\n")
+    atomic_text(out / f"{a.experiment}.md", md + "\n")
     print(md)
     return 0
 

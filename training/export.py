@@ -14,15 +14,15 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from realtime.skeleton import JOINTS, LAYOUT_NAME, NUM_JOINTS
+from realtime.encoder import FORMAT, METADATA_FILE, EncoderMeta  # noqa: F401  (FORMAT: the file format)
+from realtime.files import atomic_write
+from realtime.skeleton import NUM_JOINTS
 from training.model import Encoder
-
-FORMAT = "focovil-encoder/1"
+from training.protocols import module_embed, unknown_threshold
 
 
 class Exported(nn.Module):
@@ -77,20 +77,37 @@ def load_trained(path: str | Path) -> tuple[Encoder, dict]:
     return enc.eval(), state
 
 
-def metadata(cfg: dict, train: dict, metrics: dict | None = None) -> dict:
+def metadata(cfg: dict, train: dict, metrics: dict | None = None) -> EncoderMeta:
+    """The metadata of an encoder trained with settings ``cfg`` (``train``: its ``train.json``)."""
     views = [1, 2, 3] if cfg["protocol"] == "all" else [1, 2]
     data = ["NW-UCLA v01 + v02 of subjects 1-5" if cfg["protocol"] == "val" else f"NW-UCLA views {views}"]
     if cfg.get("kinder_gator"):
         data.append("Kinder-Gator (all 1159 clips, labels unused)" if not cfg.get("exclude_motions")
                     else f"Kinder-Gator without motions {cfg['exclude_motions']}")
-    return {
-        "format": FORMAT, "joint_layout": LAYOUT_NAME, "joints": list(JOINTS), "num_joints": NUM_JOINTS,
-        "window": cfg["window"], "fps": cfg["fps"], "embedding_dim": cfg["dim"], "arch": cfg["arch"],
-        "training_data": data, "protocol": cfg["protocol"], "train_views": views,
-        "excluded_labels": cfg.get("exclude_labels", ""), "config": cfg,
-        "train_seconds": round(train.get("train_seconds", 0.0), 1), "train_device": train.get("device", "cpu"),
-        "metrics": metrics or {}, "code_version": code_version(), "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+    return EncoderMeta(
+        window=cfg["window"], fps=cfg["fps"], embedding_dim=cfg["dim"], arch=cfg["arch"],
+        training_data=data, protocol=cfg["protocol"], train_views=views,
+        excluded_labels=cfg.get("exclude_labels", ""), config=cfg,
+        train_seconds=round(train.get("train_seconds", 0.0), 1), train_device=train.get("device", "cpu"),
+        metrics=metrics or {}, code_version=code_version(), exported_at=now())
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def save_encoder(module: nn.Module, meta: EncoderMeta, out: str | Path) -> Path:
+    """Scripts ``module``, checks the scripted encoder embeds as the eager one does, and writes it
+    with ``meta`` as one TorchScript file, atomically (the one writer of encoder files)."""
+    module.eval()
+    scripted = torch.jit.script(module)
+    x = torch.randn(2, int(meta.window), NUM_JOINTS, 3)
+    with torch.no_grad():
+        ref, got = module(x), scripted(x)
+    if not torch.allclose(ref, got, atol=1e-5):
+        raise RuntimeError("scripted encoder disagrees with the trained one")
+    text = meta.to_json()
+    return atomic_write(out, lambda tmp: torch.jit.save(scripted, str(tmp), _extra_files={METADATA_FILE: text}))
 
 
 def fit_pca(enc: Encoder, cfg: dict, dims: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,46 +126,29 @@ def fit_pca(enc: Encoder, cfg: dict, dims: int) -> tuple[torch.Tensor, torch.Ten
 def calibrate_threshold(module: nn.Module, cfg: dict, keep: float = 0.95) -> dict:
     """The "unknown" similarity threshold that keeps ``keep`` of correct cross-view matches.
 
-    NW-UCLA, one recording per prototype: views 1+2 are the library, each view-3 clip's best
-    same-action similarity is a correct match; the threshold is their ``1 - keep`` quantile.
-    Similarities are only comparable within one encoder, so the app reads this from the metadata.
+    NW-UCLA, one recording per prototype: views 1+2 are the library, view-3 clips the queries
+    (``protocols.unknown_threshold``). The app reads it from the metadata.
     """
-    from training.data import ClipBank, load_nwucla
+    from training.data import load_nwucla
     gallery, query = load_nwucla(cfg["nwucla"], views=(1, 2)), load_nwucla(cfg["nwucla"], views=(3,))
-    with torch.no_grad():
-        g = module(ClipBank(gallery).full(cfg["window"]))
-        q = module(ClipBank(query).full(cfg["window"]))
-    sim = (q @ g.T).numpy()
-    same = np.array([c.label for c in query])[:, None] == np.array([c.label for c in gallery])[None, :]
-    best_same = np.where(same, sim, -np.inf).max(axis=1)
-    thr = float(np.quantile(best_same, 1 - keep))
-    return {"unknown_threshold": round(thr, 4), "unknown_threshold_keeps": keep,
+    thr = unknown_threshold(module_embed(module), gallery, query, cfg["window"], keep)
+    return {"unknown_threshold": thr, "unknown_threshold_keeps": keep,
             "unknown_threshold_data": "NW-UCLA v01+v02 prototypes, v03 queries"}
 
 
 def export(model_pt: str | Path, out: str | Path, metrics: dict | None = None,
-           hybrid_weight: float = 0.0, hybrid_dims: int = 64, calibrate: bool = False) -> dict:
+           hybrid_weight: float = 0.0, hybrid_dims: int = 64, calibrate: bool = False) -> EncoderMeta:
     enc, state = load_trained(model_pt)
     cfg = state["config"]
     meta = metadata(cfg, state.get("train", {}), metrics)
     module = Exported(enc)
     if hybrid_weight > 0:
         module = Exported(enc, *fit_pca(enc, cfg, hybrid_dims), hybrid_weight=hybrid_weight)
-        meta.update(embedding_dim=cfg["dim"] + hybrid_dims, hybrid={"weight": hybrid_weight, "pca_dims": hybrid_dims})
+        meta = meta.replace(embedding_dim=cfg["dim"] + hybrid_dims, hybrid={"weight": hybrid_weight, "pca_dims": hybrid_dims})
     module.eval()
     if calibrate:
-        meta["metrics"].update(calibrate_threshold(module, cfg))
-    scripted = torch.jit.script(module)
-    x = torch.randn(2, meta["window"], NUM_JOINTS, 3)
-    with torch.no_grad():
-        ref, got = module(x), scripted(x)
-    if not torch.allclose(ref, got, atol=1e-5):
-        raise RuntimeError("scripted encoder disagrees with the trained one")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    torch.jit.save(scripted, str(tmp), _extra_files={"metadata.json": json.dumps(meta, indent=1)})
-    tmp.replace(out)
+        meta.metrics.update(calibrate_threshold(module, cfg))
+    save_encoder(module, meta, out)
     return meta
 
 
@@ -173,10 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     meta = export(src, a.out, metrics, a.hybrid_weight, a.hybrid_dims, a.calibrate)
     if a.evaluate:
         from training.evaluate import evaluate, summary
-        measured = summary(evaluate(a.out, "cross-view", data=meta["config"]["nwucla"], device="cpu"))
-        meta = export(src, a.out, {**meta["metrics"], "cross-view": measured}, a.hybrid_weight, a.hybrid_dims)
-    print(json.dumps({"out": a.out, "embedding_dim": meta["embedding_dim"], "window": meta["window"],
-                      "training_data": meta["training_data"], "metrics": meta["metrics"]}))
+        measured = summary(evaluate(a.out, "cross-view", data=meta.config["nwucla"], device="cpu"))
+        meta = export(src, a.out, {**meta.metrics, "cross-view": measured}, a.hybrid_weight, a.hybrid_dims)
+    print(json.dumps({"out": a.out, "embedding_dim": meta.embedding_dim, "window": meta.window,
+                      "training_data": meta.training_data, "metrics": meta.metrics}))
     return 0
 
 

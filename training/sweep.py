@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from realtime.files import atomic_text, atomic_write
 from training.config import DEFAULT_NWUCLA
 from training.data import ClipBank
 from training.data.splits import eval_pairs
@@ -60,7 +61,7 @@ def train_and_embed(out: Path, protocol: str, flags: dict, seed: int, nwucla: st
     res = {"eg": embed(enc, ClipBank(pair.gallery).full(window), device=device),
            "eq": embed(enc, ClipBank(pair.query).full(window), device=device),
            "yg": np.array([c.label for c in pair.gallery]), "yq": np.array([c.label for c in pair.query])}
-    np.savez(emb, **res)
+    atomic_write(emb, lambda tmp: np.savez(tmp, **res), suffix=".npz")
     return res
 
 
@@ -130,7 +131,7 @@ def plot(report: dict, png: str | Path) -> None:
         ax.set_title("v03 cross-view (trained on v01+v02), recipes chosen on validation", fontsize=10)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(png, dpi=100)
+    atomic_write(png, lambda tmp: fig.savefig(tmp, dpi=100), suffix=".png")
     plt.close(fig)
 
 
@@ -171,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"grid": grid, "seeds": seeds, "val_single": {n: single[n] for n in ranked},
               "val_ensembles": dict(sorted(ens.items(), key=lambda kv: -kv[1]["knn1"]["mean"])),
               "val_probe": probe, "chosen_single": best_single, "chosen_ensemble": best_ens, "chosen_c": chosen_c}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "sweep.json").write_text(json.dumps(report, indent=1))
+    atomic_text(out / "sweep.json", json.dumps(report, indent=1))
     print(json.dumps({"val_top": {n: round(single[n]["knn1"]["mean"], 4) for n in ranked[:10]},
                       "val_ens_top": {n: round(v["knn1"]["mean"], 4) for n, v in list(report["val_ensembles"].items())[:5]},
                       "val_probe": {n: {k: round(v["mean"], 4) for k, v in r.items()} for n, r in probe.items()}}))
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         c = chosen_c.get(n, PROBE_C)
         final[n] = _mean_std([scores(_join([cv[(m, s)] for m in n.split("+")]), tuple(sorted({c, PROBE_C}))) for s in fseeds])
     report["cross_view"] = final
-    (out / "sweep.json").write_text(json.dumps(report, indent=1))
+    atomic_text(out / "sweep.json", json.dumps(report, indent=1))
     plot(report, out / "sweep.png")
     print(json.dumps({n: {k: f"{100 * v['mean']:.1f} +- {100 * v['std']:.1f}" for k, v in r.items()} for n, r in final.items()}))
     return 0

@@ -28,6 +28,11 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from realtime.files import atomic_write  # noqa: E402
+
 MEDIAPIPE_VERSION = "0.10.21"
 EXPECTED_SHA256 = "81cafec6f30c88146904163fa366ad3911e6883d52f14b3acb3bf6a9b1cd267e"
 # Entry timestamp of the shipped bundle; zip headers store it, so it is part of the sha256.
@@ -81,13 +86,14 @@ def build(out: Path, python: str, work: Path, wheel: Path | None, zip_date: dt.d
         _run([vpy, "-c", _WRITER, str(work / f"legacy_{name}"), str(work / name), name,
               str(mean), str(std), str(n_out)])
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name in MODELS:
-            info = zipfile.ZipInfo(name, date_time=zip_date.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_STORED
-            info.external_attr = 0o100644 << 16  # regular file, rw-r--r--
-            zf.writestr(info, (work / name).read_bytes())
+    def write_bundle(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+            for name in MODELS:
+                info = zipfile.ZipInfo(name, date_time=zip_date.timetuple()[:6])
+                info.compress_type = zipfile.ZIP_STORED
+                info.external_attr = 0o100644 << 16  # regular file, rw-r--r--
+                zf.writestr(info, (work / name).read_bytes())
+    atomic_write(out, write_bundle)     # whole or absent, never a half-written bundle
     return hashlib.sha256(out.read_bytes()).hexdigest()
 
 

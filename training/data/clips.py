@@ -2,6 +2,7 @@
 
 ``ClipBank`` keeps every clip in one flat float tensor so that a batch of random temporal crops,
 resampled to the encoder's length, is a single gather (no per-sample Python loop in the hot path).
+One sequence at a time is resampled by ``realtime.window`` (``resample_frames``), as in the app.
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from realtime.window import resample_frames  # noqa: F401  (the one resampler; training.data re-exports it)
 
 log = logging.getLogger(__name__)
 
@@ -26,19 +29,6 @@ class Clip:
     subject: int
     instance: str                 # the same real performance seen by several cameras shares this
     source: str                   # dataset name
-
-
-def resample_frames(seq: np.ndarray, length: int) -> np.ndarray:
-    """Linear interpolation of a ``[T, ...]`` sequence to ``length`` frames (T >= 1)."""
-    seq = np.asarray(seq, dtype=np.float32)
-    t = seq.shape[0]
-    if t == length:
-        return seq.copy()
-    pos = np.linspace(0.0, t - 1, length, dtype=np.float64)
-    i0 = np.floor(pos).astype(int)
-    i1 = np.minimum(i0 + 1, t - 1)
-    w = (pos - i0).astype(np.float32).reshape((-1,) + (1,) * (seq.ndim - 1))
-    return seq[i0] * (1 - w) + seq[i1] * w
 
 
 def too_short(name: str, n_frames: int) -> bool:

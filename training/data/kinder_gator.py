@@ -11,18 +11,28 @@ from pathlib import Path
 import numpy as np
 
 from realtime.skeleton import from_kinect_v1
+from realtime.window import resample_by_time
 from training.data.clips import Clip, too_short
 from training.data.nwucla import DatasetError
 
 log = logging.getLogger(__name__)
 
 
-def _resample_by_time(xyz: np.ndarray, t_ms: np.ndarray, fps: float) -> np.ndarray:
-    t = (t_ms - t_ms[0]) / 1000.0
-    grid = np.arange(0.0, t[-1] + 1e-9, 1.0 / fps)
-    flat = xyz.reshape(len(xyz), -1)
-    out = np.stack([np.interp(grid, t, flat[:, k]) for k in range(flat.shape[1])], axis=1)
-    return out.reshape(len(grid), *xyz.shape[1:]).astype(np.float32)
+def at_fps(xyz: np.ndarray, t_ms: np.ndarray, fps: float) -> np.ndarray:
+    """A clip's frames, taken at times ``t_ms``, resampled to ``fps`` from its first frame on with
+    the app's resampler (``realtime.window.resample_by_time``).
+
+    The recordings repeat a timestamp now and then (88 times in 55 clips). Of a repeated time the
+    first frame ends the stretch before it and the last one starts the stretch after it (as
+    ``np.interp`` had it): the first is moved 1 us earlier, frames in between are dropped.
+    """
+    t = (np.asarray(t_ms, dtype=np.float64) - t_ms[0]) / 1000.0
+    same_next = np.append(np.diff(t) <= 0, False)
+    keep = ~(same_next & np.insert(same_next[:-1], 0, False))      # not the middle of a run
+    t, x = t[keep], xyz[keep]
+    t[np.append(np.diff(t) <= 0, False)] -= 1e-6
+    n = len(np.arange(0.0, t[-1] + 1e-9, 1.0 / fps))
+    return resample_by_time(t, x, n, 0.0, (n - 1) / fps)
 
 
 def load_kinder_gator(path: str | Path, fps: float = 15.0, motions: set[str] | None = None,
@@ -44,7 +54,7 @@ def load_kinder_gator(path: str | Path, fps: float = 15.0, motions: set[str] | N
         name = f"kg_{int(participant[k])}_{m}"
         if too_short(name, b - a):
             continue
-        seq = _resample_by_time(from_kinect_v1(xyz[a:b]), t_ms[a:b].astype(np.float64), fps)
+        seq = at_fps(from_kinect_v1(xyz[a:b]), t_ms[a:b].astype(np.float64), fps)
         if too_short(name, len(seq)):
             continue
         clips.append(Clip(name=name, skeleton=seq, label=names.index(m), label_name=m, view=0,

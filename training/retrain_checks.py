@@ -1,0 +1,37 @@
+"""Retraining's two checks and its decision: is the candidate encoder not worse than the one it replaces?
+
+* **user**: kNN-1 of the held-out recordings of the user's labels against the rest;
+* **cross-view**: NW-UCLA kNN-1, gallery v01+v02, queries v03.
+
+Promote iff ``after >= before - margin`` on both (:func:`decide`).
+"""
+from __future__ import annotations
+
+from training.data.clips import Clip
+from training.data.nwucla import CLASS_NAMES
+from training.protocols import EmbedFn, gallery_query, unknown_threshold
+from training.retrain_inputs import Settings, UserData
+
+
+def evaluate(embed_fn: EmbedFn, window: int, user: UserData, cv_gallery: list[Clip], cv_query: list[Clip],
+             keep: float | None = None) -> dict:
+    """Both checks (kNN-1, per label) for one encoder; ``keep``: also calibrate the 'unknown' threshold."""
+    u = gallery_query(embed_fn, user.train, user.heldout, window, user.label_names, linear=False)
+    cv = gallery_query(embed_fn, cv_gallery, cv_query, window, CLASS_NAMES, linear=False)
+    out = {"user": u, "cross_view": cv}
+    if keep is not None:
+        out["unknown_threshold"] = unknown_threshold(embed_fn, cv_gallery, cv_query, window, keep)
+    return out
+
+
+def decide(before: dict, after: dict, settings: Settings) -> tuple[bool, list[str]]:
+    """Promote iff neither check drops by more than its margin; the reasons, in words."""
+    reasons, ok = [], True
+    for key, name, margin in (("user", "your held-out recordings", settings.margin_user),
+                              ("cross_view", "NW-UCLA cross-view (v01+v02 -> v03)", settings.margin_cv)):
+        b, a = before[key]["knn1"], after[key]["knn1"]
+        good = a >= b - margin - 1e-9
+        ok &= good
+        reasons.append(f"{name}: kNN-1 {100 * b:.1f} -> {100 * a:.1f} % ({100 * (a - b):+.1f}); "
+                       f"{'within' if good else 'worse than'} the allowed drop of {100 * margin:.1f} points")
+    return ok, reasons

@@ -1,0 +1,39 @@
+"""Retraining's report: ``report.json`` (what changed and why it was or was not promoted) and
+``report.png`` (kNN-1 per label before and after, one panel per check)."""
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from realtime.files import atomic_text, atomic_write
+
+
+def plot_report(report: dict, path: Path) -> None:
+    """Before/after kNN-1 per label, one panel per check."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+    for ax, key, title in ((axes[0], "user", "your held-out recordings"),
+                           (axes[1], "cross_view", "NW-UCLA cross-view (v03 queries)")):
+        b, a = report["before"][key]["knn1_per_class"], report["after"][key]["knn1_per_class"]
+        names = list(b)
+        x = np.arange(len(names))
+        ax.bar(x - 0.2, [100 * b[n] for n in names], 0.4, label=f"before {100 * report['before'][key]['knn1']:.1f} %")
+        ax.bar(x + 0.2, [100 * a[n] for n in names], 0.4, label=f"after {100 * report['after'][key]['knn1']:.1f} %")
+        ax.set_xticks(x, names, rotation=40, ha="right", fontsize=8)
+        ax.set_ylim(0, 105); ax.set_ylabel("kNN-1 accuracy (%)"); ax.set_title(title); ax.legend(loc="lower right")
+    fig.suptitle(textwrap.fill(("PROMOTED" if report["promoted"] else "NOT promoted") + " - " + report["summary"], 150),
+                 fontsize=9)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90), suffix=".png")
+    plt.close(fig)
+
+
+def write_report(report: dict, work: Path) -> None:
+    """``work/report.json`` and ``work/report.png``, each whole or absent."""
+    atomic_text(work / "report.json", json.dumps(report, indent=1))
+    plot_report(report, work / "report.png")
