@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from realtime.classify import NO_PERSON, Classifier, Prediction, threshold_for
+from realtime.classify import Classifier, Prediction, threshold_for
 from realtime.encoder import EncoderRuntime
 from realtime.index import PrototypeIndex, build_index
 from realtime.library import Library
 from realtime.settings import Settings
-from realtime.window import SlidingWindow, Window, resample_by_time
+from realtime.window import SlidingWindow, resample_by_time
 
 
 @dataclass

@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 
 from realtime.paths import DEFAULT_POSE_MODEL  # noqa: E402
-from realtime.skeleton import NUM_JOINTS, from_mediapipe_world  # noqa: E402
+from realtime.skeleton import from_mediapipe_world  # noqa: E402
 
 DEFAULT_MODEL = DEFAULT_POSE_MODEL
 _HIPS = (23, 24)  # MediaPipe left/right hip landmarks

@@ -12,22 +12,24 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
+from realtime.capture import Capture, Segment
 from realtime.encoder import EncoderFileError, EncoderRuntime, load_encoder
 from realtime.files import atomic_copy
 from realtime.library import Library, LibraryError, file_sha256
 from realtime.paths import DEFAULT_ENCODER, SHIPPED_LIBRARY, default_library_path
 from realtime.pipeline import FrameResult, Recognizer, segment_windows
 from realtime.settings import Settings
-from realtime.skeleton import NUM_JOINTS
-from realtime.source import Frame, FrameSource, SourceError, open_source, parse_source  # noqa: F401 (parse_source: for callers)
+from realtime.source import Frame, FrameSource, SourceError, open_source, parse_source
+from realtime.timing import StageTimes
 
+__all__ = ["AppError", "Capture", "Control", "Segment", "Session", "StageTimes", "active_encoder_path",
+           "camera_available", "describe_source", "open_library", "parse_source", "resolve_encoder_path"]
 log = logging.getLogger("focovil")
 
 
@@ -87,95 +89,6 @@ def camera_available(index: int = 0) -> bool:
             return True
     except SourceError:
         return False
-
-
-# ------------------------------------------------------------------------------ timing
-
-STAGES = ("pose", "encode", "search", "overhead", "wall")
-
-
-class StageTimes:
-    """Milliseconds per stage: pose and overhead per frame, encode and search per window, wall time
-    between frames (for fps). ``keep``: only the last that many of each (the window's live medians);
-    None keeps all (a headless run's summary)."""
-
-    def __init__(self, keep: int | None = None) -> None:
-        self.samples: dict[str, deque] = {k: deque(maxlen=keep) for k in STAGES}
-        self._last_wall: float | None = None
-
-    def add(self, fr: FrameResult) -> None:
-        now = time.perf_counter()
-        if self._last_wall is not None:
-            self.samples["wall"].append((now - self._last_wall) * 1e3)
-        self._last_wall = now
-        self.samples["pose"].append(fr.pose_ms)
-        self.samples["overhead"].append(fr.overhead_ms)
-        for w in fr.windows:
-            if w.encode_ms:
-                self.samples["encode"].append(w.encode_ms)
-                self.samples["search"].append(w.search_ms)
-
-    def percentile(self, stage: str, q: float) -> float | None:
-        s = self.samples[stage]
-        return float(np.percentile(s, q)) if s else None
-
-    def medians(self) -> dict:
-        """``{"pose_ms", "encode_ms", "search_ms", "overhead_ms", "fps"}`` (None where nothing was timed)."""
-        out = {f"{k}_ms": self.percentile(k, 50) for k in STAGES if k != "wall"}
-        wall = self.percentile("wall", 50)
-        out["fps"] = 1e3 / wall if wall else None
-        return out
-
-
-# ------------------------------------------------------------------------- capturing
-
-@dataclass
-class Segment:
-    """A captured stretch of a stream: timestamps and canonical skeletons (NaN: nobody in view)."""
-    times: np.ndarray
-    skeletons: np.ndarray
-    source: str = ""
-
-    @property
-    def frames_with_person(self) -> int:
-        return int(np.isfinite(self.skeletons).all(axis=(1, 2)).sum()) if len(self.times) else 0
-
-    @property
-    def span(self) -> float:
-        return float(self.times[-1] - self.times[0]) if len(self.times) > 1 else 0.0
-
-
-@dataclass
-class Capture:
-    """Collects the skeletons of a stream's frames into a :class:`Segment`: from the first frame it
-    is given, for ``seconds`` of stream time (``inf``: until :meth:`end`)."""
-    seconds: float = float("inf")
-    source: str = ""
-    _times: list = field(default_factory=list)
-    _skels: list = field(default_factory=list)
-    _ended: bool = False
-
-    def add(self, fr: FrameResult) -> bool:
-        """Keeps one frame's skeleton; True once the capture is complete."""
-        self._times.append(fr.t)
-        self._skels.append(fr.pose.skeleton if fr.pose is not None else np.full((NUM_JOINTS, 3), np.nan, np.float32))
-        return self.done
-
-    def end(self) -> None:
-        """"Mark end": complete at the frames kept so far."""
-        self._ended = True
-
-    @property
-    def elapsed(self) -> float:
-        return self._times[-1] - self._times[0] if self._times else 0.0
-
-    @property
-    def done(self) -> bool:
-        return self._ended or (bool(self._times) and self.elapsed >= self.seconds)
-
-    def segment(self) -> Segment:
-        return Segment(np.array(self._times, dtype=np.float64),
-                       np.array(self._skels, dtype=np.float32).reshape(-1, NUM_JOINTS, 3), self.source)
 
 
 # --------------------------------------------------------------------------- the session

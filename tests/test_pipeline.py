@@ -1,5 +1,4 @@
 """Record once from one camera, recognise from another: real video, real MediaPipe, FAISS and SQLite."""
-from pathlib import Path
 
 import numpy as np
 import pytest
