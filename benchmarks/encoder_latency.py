@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from realtime.encoder import load_encoder  # noqa: E402
+from realtime.session import Session  # noqa: E402
 
 
 def percentiles(ms: list[float]) -> dict:
@@ -31,13 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", default="weights/focovil_app.pt")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: 1, as the live app)")
     ap.add_argument("--iters", type=int, default=500)
     ap.add_argument("--prototypes", type=int, default=1000)
     a = ap.parse_args(argv)
+    enc = Session(encoder=a.weights, device=a.device).encoder      # loaded as the live app loads it (1 thread)
     if a.threads:
         torch.set_num_threads(a.threads)
-    enc = load_encoder(a.weights, device=a.device)
     rng = np.random.default_rng(0)
     base = rng.normal(size=(1, enc.window, 20, 3)).astype(np.float32) * 0.3
     protos = rng.normal(size=(a.prototypes, enc.dim)).astype(np.float32)

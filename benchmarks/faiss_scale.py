@@ -43,11 +43,10 @@ def make_data(shape: str, n: int, d: int, rng: np.random.Generator) -> np.ndarra
 def real_windows(n: int, rng: np.random.Generator, views: tuple[int, ...], with_kg: bool) -> tuple[np.ndarray, int]:
     """Embeddings of ``n`` random 1.8 s windows of real skeleton data (app encoder), and their dim."""
     import torch
-    from realtime.paths import DEFAULT_ENCODER
-    from realtime.encoder import load_encoder
+    from realtime.session import Session
     from training.data import ClipBank, load_kinder_gator, load_nwucla
     shared = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-    enc = load_encoder(DEFAULT_ENCODER, device="cpu")
+    enc = Session(device="cpu", cpu_threads=None).encoder     # the app's default encoder
     clips = load_nwucla(shared / "nw-ucla/all_sqe", views=views)
     if with_kg:
         clips += load_kinder_gator(shared / "kinder-gator/kinder_gator.npz", fps=15.0)

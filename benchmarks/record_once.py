@@ -24,10 +24,9 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from realtime.classify import Classifier  # noqa: E402
 from realtime.encoder import EncoderMeta, load_encoder  # noqa: E402
-from realtime.index import build_index  # noqa: E402
-from realtime.library import Library  # noqa: E402
+from realtime.session import Session  # noqa: E402
+from realtime.settings import Settings  # noqa: E402
 from realtime.skeleton import NUM_JOINTS  # noqa: E402
 from training.align import ViewAlign  # noqa: E402
 from training.data import ClipBank, load_nwucla  # noqa: E402
@@ -54,27 +53,24 @@ def baseline_file(folder: Path, window: int) -> Path:
 
 
 def record_once(weights: Path, gallery, query, workdir: Path) -> dict:
-    enc = load_encoder(weights, device="cpu")
     t0 = time.perf_counter()
-    with Library(workdir / f"{weights.stem}.sqlite3") as lib:
+    nearest = Settings(k=1, threshold=-1.0, smoothing=0.0)     # plain 1-NN: no "unknown", no smoothing
+    with Session(workdir / f"{weights.stem}.sqlite3", weights, settings=nearest, device="cpu", cpu_threads=None) as s:
+        enc = s.encoder
         windows = ClipBank(gallery).full(enc.window).numpy()
-        emb = enc.embed(windows)
-        for c, w, e in zip(gallery, windows, emb):
-            lib.add_prototype(c.label_name, w, source=c.name, embedding=e, encoder=enc)
-        _, labels, vectors = lib.embeddings_for(enc)
-    index = build_index(vectors)
-    clf = Classifier(k=1, threshold=-1.0, smoothing=0.0)
-    q = enc.embed(ClipBank(query).full(enc.window).numpy())
-    scores, idx = index.search(q, 1)
-    pred = []
-    for s, i in zip(scores, idx):
-        clf.reset()
-        pred.append(clf.update(s, [labels[j] for j in i]).label)
+        for c, w, e in zip(gallery, windows, enc.embed(windows)):
+            s.library.add_prototype(c.label_name, w, source=c.name, embedding=e, encoder=enc)
+        rec = s.recognizer                                      # the app's index and classifier
+        pred = []
+        for w in ClipBank(query).full(enc.window).numpy():
+            rec.classifier.reset()
+            pred.append(rec.classify(w)[0].label)
+        labels, index_kind = rec.labels, rec.index.kind
     truth = [c.label_name for c in query]
     return {"weights": str(weights), "training_data": enc.meta.training_data,
             "saw_view_3_in_training": 3 in enc.meta.saw_view,
             "accuracy": round(float(np.mean([p == t for p, t in zip(pred, truth)])), 4),
-            "prototypes": len(labels), "queries": len(query), "index": index.kind, "seconds": round(time.perf_counter() - t0, 2)}
+            "prototypes": len(labels), "queries": len(query), "index": index_kind, "seconds": round(time.perf_counter() - t0, 2)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -97,10 +97,12 @@ def camera_available(index: int = 0) -> bool:
 class Control:
     """How a caller steers :meth:`Session.frames` from another thread: ``stop`` ends the stream at the
     next frame; while ``paused`` no frame is read (``while_paused`` is called every few ms);
+    ``on_open`` hears the opened source (everything is open then, before the first frame);
     ``on_warnings`` hears the problems a looped source met on each pass."""
     stop: bool = False
     paused: bool = False
     while_paused: Callable[[], None] | None = None
+    on_open: Callable[[FrameSource], None] | None = None
     on_warnings: Callable[[list[str]], None] | None = None
 
 
@@ -109,14 +111,15 @@ class Session:
 
     Parts are opened when first needed: capturing skeletons needs neither library nor encoder;
     recognising needs both. Problems come as :class:`AppError` naming the part. Close it (or use
-    ``with``): the library is closed if this session opened it.
+    ``with``): the library is closed if this session opened it. ``cpu_threads``: torch's CPU threads
+    (the live app uses 1, see ``load_encoder``; None leaves torch's default, for batch work).
     """
 
     def __init__(self, library: Library | str | Path | None = None, encoder: EncoderRuntime | str | Path | None = None,
                  pose_model: str | Path | None = None, settings: Settings | None = None, verbose: bool = False,
-                 device: str | None = None, timing_keep: int | None = None) -> None:
+                 device: str | None = None, timing_keep: int | None = None, cpu_threads: int | None = 1) -> None:
         self.settings = settings or Settings()
-        self.pose_model, self.verbose, self.device = pose_model, verbose, device
+        self.pose_model, self.verbose, self.device, self.cpu_threads = pose_model, verbose, device, cpu_threads
         self._library = library if isinstance(library, Library) else None
         self._library_path = None if isinstance(library, Library) else library
         self._owns_library = not isinstance(library, Library)
@@ -145,7 +148,7 @@ class Session:
     def encoder(self) -> EncoderRuntime:
         if self._encoder is None:
             try:
-                self._encoder = load_encoder(self.encoder_path, device=self.device, cpu_threads=1)
+                self._encoder = load_encoder(self.encoder_path, device=self.device, cpu_threads=self.cpu_threads)
             except EncoderFileError as e:
                 raise AppError(str(e), "encoder") from e
         return self._encoder
@@ -218,7 +221,12 @@ class Session:
         except AppError:
             src.close()
             raise
+        if rec is not None:        # a new stream: a fresh window and vote (its clock may restart at 0)
+            self._pending_settings = True
+            self._catch_up()
         try:
+            if ctl.on_open is not None:
+                ctl.on_open(src)
             for frame in self._stream(spec, src, loop, realtime, ctl):
                 self._catch_up()
                 t0 = time.perf_counter()

@@ -14,7 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PyQt5.QtWidgets", reason="PyQt5 not installed (pip install PyQt5 pytest-qt)")
 pytest.importorskip("pytestqt", reason="pytest-qt not installed")
 
-from realtime.app import DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
+from realtime.paths import DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
 from realtime.gui.window import MainWindow  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,7 @@ def window(qtbot, tmp_path):
     shutil.copyfile(SHIPPED_LIBRARY, lib)
     store = QSettings(str(tmp_path / "gui.ini"), QSettings.IniFormat)
     w = MainWindow(library_path=lib, source=str(DEMO_CLIP), store=store)
-    w.rec_countdown.setValue(0)
+    w.record.countdown.setValue(0)
     qtbot.addWidget(w)
     w.resize(1280, 820)
     w.show()
@@ -52,16 +52,18 @@ def click(qtbot, button) -> None:
 def test_window_recognises_the_demo_clip(qtbot, window):
     from realtime.library import Library
     from realtime.skeleton import J
-    assert "drink water" in window.library_labels()
-    click(qtbot, window.start_btn)
-    qtbot.waitUntil(lambda: window.current_label not in (None, "no person"), timeout=60000)
+    assert "drink water" in window.library_panel.labels()
+    click(qtbot, window.source_bar.start_btn)
+    # the clip is NTU's "drink water": its first real label (not "no person", not "unknown") says so
+    qtbot.waitUntil(lambda: window.card.current_label not in (None, "no person", "unknown"), timeout=60000)
+    assert window.card.current_label == "drink water", window.card.recent
     qtbot.waitUntil(lambda: window.skeleton.frames is not None and window.video._landmarks is not None, timeout=30000)
     qtbot.wait(1500)   # a few more windows, some stats
-    assert window.label_view.text() == window.current_label
-    assert window.recent
+    assert window.card.label_view.text() == window.card.current_label == "drink water"
+    assert "drink water" in window.card.recent
     assert "fps" in window.fps_view.text() and "pose" in window.lat_view.text()
     assert window.device_view.text() in ("CPU", "GPU (cuda)", "GPU (cuda:0)")
-    assert "focovil_app.pt" in window.encoder_note.text()
+    assert "focovil_app.pt" in window.library_panel.encoder_note.text()
     # the aligned view faces the viewer as the person in the clip faces the camera: their left
     # (blue in both) is on the screen's right, head above pelvis
     front = window.skeleton.screen_points("front")
@@ -70,8 +72,8 @@ def test_window_recognises_the_demo_clip(qtbot, window):
     lm = window.video._landmarks            # MediaPipe: 11 left shoulder, 12 right shoulder
     assert lm[11, 0] > lm[12, 0]
     shot(window, "main_window.png")
-    worker, lib_path = window.worker, window.library.path
-    counts = window.library_labels()
+    worker, lib_path = window.worker, window.library_panel.library.path
+    counts = window.library_panel.labels()
     assert worker is not None and worker.isRunning()
     window.close()
     assert window.worker is None and not worker.isRunning()
@@ -80,69 +82,80 @@ def test_window_recognises_the_demo_clip(qtbot, window):
 
 
 def test_recording_adds_prototypes(qtbot, window):
-    before = window.library_labels()
-    click(qtbot, window.start_btn)
+    before = window.library_panel.labels()
+    click(qtbot, window.source_bar.start_btn)
     qtbot.waitUntil(lambda: window.encoder is not None, timeout=60000)
-    window.rec_label.setText("gui test action")
-    window.rec_seconds.setValue(1.5)
-    click(qtbot, window.rec_btn)
-    qtbot.waitUntil(lambda: window.recording is not None, timeout=60000)
-    assert window.preview.playing and window.preview.frames.shape[1:] == (20, 3)
+    window.record.label_edit.setText("gui test action")
+    window.record.seconds.setValue(1.5)
+    click(qtbot, window.record.rec_btn)
+    qtbot.waitUntil(lambda: window.record.segment is not None, timeout=60000)
+    assert window.record.preview.playing and window.record.preview.frames.shape[1:] == (20, 3)
     window.tabs.setCurrentIndex(0)
     qtbot.waitUntil(lambda: "encode –" not in window.lat_view.text(), timeout=30000)   # for the picture
+    qtbot.wait(200)                          # and the status bar laid out for the longer text
     shot(window, "record_captured.png")
-    click(qtbot, window.save_btn)
-    added = window.library_labels()["gui test action"]
-    assert added >= 1 and len(window.library_labels()) == len(before) + 1
-    assert not window.save_btn.isEnabled() and not window.preview.playing
+    click(qtbot, window.record.save_btn)
+    added = window.library_panel.labels()["gui test action"]
+    assert added >= 1 and len(window.library_panel.labels()) == len(before) + 1
+    assert not window.record.save_btn.isEnabled() and not window.record.preview.playing
     assert window.stop()
 
 
+def seconds_recorded(window) -> float:
+    """The seconds the Record tab's status says it has kept so far ("Recording… 1.2 s: ...")."""
+    import re
+    m = re.search(r"Recording… ([0-9.]+) s", window.record.status.text())
+    return float(m.group(1)) if m else 0.0
+
+
 def test_mark_start_and_end_while_paused_then_discard(qtbot, window):
-    before = window.library_labels()
-    click(qtbot, window.start_btn)
+    before = window.library_panel.labels()
+    click(qtbot, window.source_bar.start_btn)
     qtbot.waitUntil(lambda: window.encoder is not None, timeout=60000)
-    window.rec_label.setText("marked")
-    assert not window.mark_end_btn.isEnabled()
-    click(qtbot, window.mark_start_btn)
-    qtbot.waitUntil(lambda: "Recording… 1." in window.rec_status.text(), timeout=30000)
-    click(qtbot, window.pause_btn)            # pause on the action's end, then mark it
-    assert window.worker.paused and window.pause_btn.text() == "Resume"
-    click(qtbot, window.mark_end_btn)
-    qtbot.waitUntil(lambda: window.recording is not None, timeout=10000)
-    times = window.recording[0]
+    window.record.label_edit.setText("marked")
+    assert not window.record.mark_end_btn.isEnabled()
+    click(qtbot, window.record.mark_start_btn)
+    # past 1 s (the status rounds: "1.0" shows from 0.95 s on, which may end just short of 1 s)
+    qtbot.waitUntil(lambda: seconds_recorded(window) >= 1.1, timeout=30000)
+    click(qtbot, window.source_bar.pause_btn)   # pause on the action's end, then mark it
+    assert window.worker.paused and window.source_bar.pause_btn.text() == "Resume"
+    click(qtbot, window.record.mark_end_btn)
+    qtbot.waitUntil(lambda: window.record.segment is not None, timeout=10000)
+    times = window.record.segment.times
     assert 1.0 <= times[-1] - times[0] < 3.0
-    assert window.worker.paused and window.preview.playing
-    click(qtbot, window.discard_btn)
-    assert window.recording is None and window.library_labels() == before
+    assert window.worker.paused and window.record.preview.playing
+    click(qtbot, window.record.discard_btn)
+    assert window.record.segment is None and window.library_panel.labels() == before
 
 
 def test_pause_resume_stop_start_buttons(qtbot, window):
     frames = []
-    click(qtbot, window.start_btn)
+    click(qtbot, window.source_bar.start_btn)
     qtbot.waitUntil(lambda: window.worker is not None and window.encoder is not None, timeout=60000)
     window.worker.frame_ready.connect(lambda fr: frames.append(fr.index))
     qtbot.waitUntil(lambda: len(frames) > 3, timeout=30000)
-    click(qtbot, window.pause_btn)
-    assert window.worker.paused and window.pause_btn.text() == "Resume"
-    click(qtbot, window.pause_btn)
-    assert not window.worker.paused and window.pause_btn.text() == "Pause"
+    click(qtbot, window.source_bar.pause_btn)
+    assert window.worker.paused and window.source_bar.pause_btn.text() == "Resume"
+    click(qtbot, window.source_bar.pause_btn)
+    assert not window.worker.paused and window.source_bar.pause_btn.text() == "Pause"
     n = len(frames)
     qtbot.waitUntil(lambda: len(frames) > n + 3, timeout=30000)      # it runs again
     worker = window.worker
-    click(qtbot, window.stop_btn)
+    click(qtbot, window.source_bar.stop_btn)
     assert window.worker is None and not worker.isRunning()
-    assert window.start_btn.isEnabled() and not window.stop_btn.isEnabled() and not window.pause_btn.isEnabled()
-    window.current_label = None
-    click(qtbot, window.start_btn)                                    # a second run on the same window
-    qtbot.waitUntil(lambda: window.current_label not in (None, "no person"), timeout=60000)
+    bar = window.source_bar
+    assert bar.start_btn.isEnabled() and not bar.stop_btn.isEnabled() and not bar.pause_btn.isEnabled()
+    window.card.current_label = None
+    click(qtbot, bar.start_btn)                                       # a second run on the same window
+    qtbot.waitUntil(lambda: window.card.current_label not in (None, "no person"), timeout=60000)
     assert window.worker is not None and window.worker is not worker
 
 
 def select(window, name: str) -> None:
-    rows = [i for i in range(window.lib_table.rowCount()) if window.lib_table.item(i, 0).text() == name]
+    table = window.library_panel.table
+    rows = [i for i in range(table.rowCount()) if table.item(i, 0).text() == name]
     assert rows, name
-    window.lib_table.selectRow(rows[0])
+    table.selectRow(rows[0])
 
 
 def test_library_buttons_rename_delete_export_import(qtbot, window, tmp_path, monkeypatch):
@@ -154,33 +167,33 @@ def test_library_buttons_rename_delete_export_import(qtbot, window, tmp_path, mo
     out = tmp_path / "export.sqlite3"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(out), "")))
-    buttons = {b.text(): b for b in window.tabs.widget(1).findChildren(type(window.start_btn))}
-    labels = window.library_labels()
+    buttons = {b.text(): b for b in window.tabs.widget(1).findChildren(type(window.source_bar.start_btn))}
+    labels = window.library_panel.labels()
 
     select(window, "drink water")
     click(qtbot, buttons["Rename…"])
-    assert "drink water" not in window.library_labels()
-    assert window.library_labels()["drinking"] == labels["drink water"]
+    assert "drink water" not in window.library_panel.labels()
+    assert window.library_panel.labels()["drinking"] == labels["drink water"]
     select(window, "drinking")                 # onto an existing label: merged after a question
     new_name["text"] = "falling"
     click(qtbot, buttons["Rename…"])
-    assert window.library_labels()["falling"] == labels["falling"] + labels["drink water"]
+    assert window.library_panel.labels()["falling"] == labels["falling"] + labels["drink water"]
 
     click(qtbot, buttons["Export…"])
     assert out.is_file()
     select(window, "pick up")
     answer["yes"] = QMessageBox.No             # "no" keeps it
     click(qtbot, buttons["Delete"])
-    assert "pick up" in window.library_labels()
+    assert "pick up" in window.library_panel.labels()
     answer["yes"] = QMessageBox.Yes
     click(qtbot, buttons["Delete"])
-    assert "pick up" not in window.library_labels()
-    assert window.lib_table.rowCount() == len(labels) - 2
+    assert "pick up" not in window.library_panel.labels()
+    assert window.library_panel.table.rowCount() == len(labels) - 2
     window.tabs.setCurrentIndex(1)
     shot(window, "library_panel.png")
     click(qtbot, buttons["Import…"])          # the export brings "pick up" back
-    assert window.library_labels()["pick up"] == labels["pick up"]
-    assert not window.rename_label("no such label", "x")
+    assert window.library_panel.labels()["pick up"] == labels["pick up"]
+    assert not window.library_panel.rename_label("no such label", "x")
     assert window.banner.isVisible() and "no such label" in window.banner.text()
 
 
@@ -191,26 +204,65 @@ def test_settings_kept_between_runs(qtbot, tmp_path):
     shutil.copyfile(SHIPPED_LIBRARY, lib)
     w = MainWindow(library_path=lib, source=str(DEMO_CLIP), store=QSettings(ini, QSettings.IniFormat))
     qtbot.addWidget(w)
-    w.set_threshold.setValue(0.42)
-    w.set_window.setValue(2.5)
-    w.set_stride.setValue(0.3)
-    w.set_smoothing.setValue(0.2)
-    w.rec_seconds.setValue(4.5)
-    w.loop_box.setChecked(False)
+    w.settings_panel.threshold.setValue(0.42)
+    w.settings_panel.window.setValue(2.5)
+    w.settings_panel.stride.setValue(0.3)
+    w.settings_panel.smoothing.setValue(0.2)
+    w.record.seconds.setValue(4.5)
+    w.source_bar.loop_box.setChecked(False)
     w.close()
     w2 = MainWindow(library_path=lib, store=QSettings(ini, QSettings.IniFormat))
     qtbot.addWidget(w2)
     s = w2.settings()
     assert (s.threshold, s.window_s, s.stride_s, s.smoothing) == pytest.approx((0.42, 2.5, 0.3, 0.2))
-    assert w2.rec_seconds.value() == 4.5 and not w2.loop_box.isChecked()
-    assert Path(w2.source_box.currentText()).resolve() == DEMO_CLIP.resolve()
+    assert w2.record.seconds.value() == 4.5 and not w2.source_bar.loop_box.isChecked()
+    assert Path(w2.source_bar.source_box.currentText()).resolve() == DEMO_CLIP.resolve()
     w2.resize(1280, 820)
     w2.show()
     w2.tabs.setCurrentIndex(2)
     shot(w2, "settings_panel.png")
-    w2.set_threshold.setValue(-0.01)
+    w2.settings_panel.threshold.setValue(-0.01)
     assert w2.settings().threshold is None     # "auto": the encoder's own threshold
     w2.close()
+
+
+def session_options_only():
+    """What the focovil command parses before it calls run_window: the shared options and --video."""
+    import argparse
+
+    from realtime.options import add_session_options
+    ap = argparse.ArgumentParser()
+    add_session_options(ap)
+    ap.add_argument("--video")
+    return ap
+
+
+@pytest.mark.parametrize("command", ["focovil", "python -m realtime.gui"])
+def test_command_line_options_reach_the_window(qtbot, tmp_path, command):
+    """--window/--stride/--threshold override the stored settings for this run (not stored); the
+    library, encoder, pose model, verbose and the source reach the window's session."""
+    from PyQt5.QtCore import QSettings
+
+    from realtime.gui.app import build_window
+    from realtime.gui.app import parser as gui_parser
+    from realtime.paths import DEFAULT_ENCODER, DEFAULT_POSE_MODEL
+    lib = tmp_path / "lib.sqlite3"
+    shutil.copyfile(SHIPPED_LIBRARY, lib)
+    store = QSettings(str(tmp_path / "gui.ini"), QSettings.IniFormat)
+    store.setValue("window_s", 1.2)
+    store.setValue("smoothing", 0.3)
+    argv = ["--library", str(lib), "--encoder", str(DEFAULT_ENCODER), "--pose-model", str(DEFAULT_POSE_MODEL),
+            "--verbose", "--video", str(DEMO_CLIP), "--window", "2.5", "--stride", "0.4", "--threshold", "0.7"]
+    w = build_window((session_options_only() if command == "focovil" else gui_parser()).parse_args(argv), store)
+    qtbot.addWidget(w)
+    s = w.settings()
+    assert (s.window_s, s.stride_s, s.threshold, s.smoothing) == pytest.approx((2.5, 0.4, 0.7, 0.3))
+    assert w.session.settings == s                  # what the next Start recognises with
+    assert w.session.library.path == lib and w.session.encoder_path == DEFAULT_ENCODER
+    assert w.session.pose_model == str(DEFAULT_POSE_MODEL) and w.session.verbose
+    assert Path(w.source_bar.text()).resolve() == DEMO_CLIP.resolve()
+    w.close()
+    assert store.value("window_s", type=float) == 1.2 and store.value("stride_s") is None   # this run only
 
 
 @pytest.mark.parametrize("case", ["bad file", "missing file", "bad encoder"])
@@ -234,7 +286,7 @@ def test_errors_are_shown_in_the_window(qtbot, tmp_path, case):
     qtbot.waitUntil(lambda: w.worker is None, timeout=10000)
     text = w.banner.text()
     assert text.startswith("Cannot") and "Traceback" not in text
-    assert w.start_btn.isEnabled()
+    assert w.source_bar.start_btn.isEnabled()
     if case == "bad file":
         shot(w, "error_bad_file.png")
     w.close()
@@ -351,7 +403,7 @@ def test_window_runs_on_the_encoder_retraining_promoted(qtbot, tmp_path):
         L.activate_encoder(load_encoder(promoted, device="cpu"), {"file": str(promoted), "version": 2})
     w = MainWindow(library_path=lib, source=str(DEMO_CLIP), store=QSettings(str(tmp_path / "g.ini"), QSettings.IniFormat))
     qtbot.addWidget(w)
-    assert "focovil-v2.pt" in w.encoder_note.text()
+    assert "focovil-v2.pt" in w.library_panel.encoder_note.text()
     w.start()
     qtbot.waitUntil(lambda: w.encoder is not None, timeout=60_000)
     assert w.encoder.path.name == "focovil-v2.pt"

@@ -1,35 +1,73 @@
-"""``python -m realtime.gui``: the desktop window."""
+"""``python -m realtime.gui`` and the ``focovil`` command's window: options -> a running window.
+
+:func:`run_window` takes the shared options (``realtime.options.add_session_options``: library,
+encoder, pose model, --window/--stride/--threshold, verbose) plus the source (``video``, ``camera``);
+:func:`build_window` is the part that makes the window from them, without running the event loop.
+"""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import logging
 import math
 import signal
 import sys
 
 from realtime.gui import use_pyqt5_plugins
+from realtime.options import add_session_options, settings_from
+from realtime.paths import DEMO_CLIP
+from realtime.settings import Settings
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m realtime.gui", description="FoCoViL live action recognition window")
-    ap.add_argument("--library", help="prototype library (default: the user's library)")
-    ap.add_argument("--encoder", help="exported encoder file (default: weights/focovil_app.pt)")
-    ap.add_argument("--pose-model", help="MediaPipe pose_landmarker .task bundle")
+    add_session_options(ap)
     src = ap.add_mutually_exclusive_group()
     src.add_argument("--video", help="start with this video file")
     src.add_argument("--camera", type=int, help="start with this camera index")
     ap.add_argument("--start", action="store_true", help="start recognising at once")
-    args = ap.parse_args(argv)
+    return ap
 
+
+def given_settings(args: argparse.Namespace) -> dict:
+    """The recognition settings the options give, as the window stores them (only those given)."""
+    unset = Settings(window_s=None, stride_s=None, threshold=None)
+    given = dataclasses.asdict(settings_from(args, unset))
+    return {k: v for k, v in given.items() if k in ("window_s", "stride_s", "threshold") and v is not None}
+
+
+def window_source(args: argparse.Namespace, store, start: bool) -> int | str | None:
+    """The source the options name; else (a window that starts at once, or no source stored yet)
+    camera 0 when there is one, else the shipped demo clip; else None: the one stored."""
+    explicit = args.video if getattr(args, "video", None) else getattr(args, "camera", None)
+    if explicit is not None:
+        return explicit
+    if start or not store.value("source", ""):
+        from realtime.session import camera_available
+        return 0 if camera_available(0) else str(DEMO_CLIP)
+    return None
+
+
+def build_window(args: argparse.Namespace, store=None, start: bool = False):
+    """The :class:`~realtime.gui.window.MainWindow` for these options (a QApplication must exist)."""
+    from PyQt5.QtCore import QSettings
+
+    from realtime.gui.window import MainWindow
+    store = store or QSettings("focovil", "focovil-gui")
+    return MainWindow(args.library, args.encoder, args.pose_model, window_source(args, store, start), store,
+                      verbose=args.verbose, overrides=given_settings(args))
+
+
+def run_window(args: argparse.Namespace, start: bool) -> int:
+    """Shows the window for these options (recognising at once if ``start``) until it is closed."""
     use_pyqt5_plugins()   # again, in case something imported cv2 afresh; harmless
     from PyQt5.QtCore import QTimer
     from PyQt5.QtWidgets import QApplication
 
-    from realtime.gui.window import MainWindow
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("FoCoViL")
-    source = args.video if args.video else args.camera
-    win = MainWindow(args.library, args.encoder, args.pose_model, source)
+    win = build_window(args, start=start)
     win.label_changed.connect(_echo)
     # Ctrl+C in the terminal or a SIGTERM closes the window as its close button does (the worker
     # stops, the library is closed); the timer lets Python's signal handlers run during Qt's loop.
@@ -39,9 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     wake.timeout.connect(lambda: None)
     wake.start(250)
     win.show()
-    if args.start:
+    if start:
         win.start()
     return app.exec_()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
+    return run_window(args, start=args.start)
 
 
 def _echo(label: str, similarity: float) -> None:

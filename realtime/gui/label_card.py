@@ -1,0 +1,93 @@
+"""The card at the top right: the current label, its similarity and vote, runners-up, recent labels."""
+from __future__ import annotations
+
+import math
+
+from PyQt5.QtCore import pyqtSignal
+from PyQt5.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from realtime.classify import NO_PERSON, UNKNOWN
+
+from .style import set_state
+
+
+def quiet(label: str) -> str:
+    """The style state of a label: "quiet" (greyed) for "unknown" and "no person"."""
+    return "quiet" if label in (UNKNOWN, NO_PERSON) else ""
+
+
+class LabelCard(QFrame):
+    RECENT = 8
+    label_changed = pyqtSignal(str, float)    # a new current label and its similarity (NaN: none)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent, objectName="card")
+        self.recent: list[str] = []
+        self.current_label: str | None = None
+        cv = QVBoxLayout(self)
+        cv.addWidget(QLabel("Current action", objectName="section"))
+        self.label_view = QLabel("—", objectName="current", wordWrap=True)
+        self.label_view.setProperty("state", "quiet")
+        cv.addWidget(self.label_view)
+        self.detail_view = QLabel("press Start", objectName="detail")
+        cv.addWidget(self.detail_view)
+        self.confidence = QProgressBar(maximum=100, value=0, format="confidence %p%")
+        cv.addWidget(self.confidence)
+        cv.addSpacing(4)
+        cv.addWidget(QLabel("Runners-up", objectName="section"))
+        grid = QGridLayout()
+        self.runner_labels, self.runner_bars = [], []
+        for i in range(3):
+            lab = QLabel("", objectName="note")
+            bar = QProgressBar(maximum=100, value=0, textVisible=False, objectName="small")
+            bar.setFixedHeight(8)
+            bar.hide()
+            grid.addWidget(lab, i, 0)
+            grid.addWidget(bar, i, 1)
+            self.runner_labels.append(lab)
+            self.runner_bars.append(bar)
+        self.runner_labels[0].setText("none yet")
+        grid.setColumnStretch(0, 2)
+        grid.setColumnStretch(1, 3)
+        cv.addLayout(grid)
+        cv.addSpacing(4)
+        cv.addWidget(QLabel("Recent", objectName="section"))
+        row = QHBoxLayout()
+        row.setSpacing(4)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.recent_chips = [QLabel("", objectName="chip") for _ in range(self.RECENT)]
+        for chip in self.recent_chips:
+            chip.hide()
+            row.addWidget(chip)
+        row.addStretch(1)
+        recent_box = QWidget()
+        recent_box.setLayout(row)
+        cv.addWidget(recent_box)
+
+    def set_detail(self, text: str) -> None:
+        self.detail_view.setText(text)
+
+    def stopped(self) -> None:
+        if self.current_label is None:
+            self.detail_view.setText("press Start")
+
+    def show_prediction(self, p) -> None:
+        self.current_label = p.label
+        self.label_view.setText(p.label)
+        set_state(self.label_view, quiet(p.label))
+        sim = "–" if not math.isfinite(p.similarity) else f"{p.similarity:.2f}"
+        self.detail_view.setText(f"similarity {sim}   ·   vote {p.score:.0%}" if p.person else "nobody in view")
+        self.confidence.setValue(0 if quiet(p.label) else int(round(100 * p.score)))
+        others = [(lab, s) for lab, s in p.topk if lab != p.label][:3]
+        for i in range(3):
+            lab, s = others[i] if i < len(others) else ("", 0.0)
+            self.runner_labels[i].setText(f"{lab}  {s:.0%}" if lab else ("none: the vote is unanimous" if i == 0 else ""))
+            self.runner_bars[i].setValue(int(round(100 * s)))
+            self.runner_bars[i].setVisible(bool(lab))
+        if not self.recent or self.recent[-1] != p.label:
+            self.label_changed.emit(p.label, float(p.similarity))
+            self.recent = (self.recent + [p.label])[-self.RECENT:]
+            for chip, lab in zip(self.recent_chips, list(reversed(self.recent)) + [""] * self.RECENT):
+                chip.setText(lab)
+                chip.setVisible(bool(lab))
+                set_state(chip, quiet(lab))
