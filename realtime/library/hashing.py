@@ -48,8 +48,8 @@ def encoder_key(encoder: Any) -> EncoderKey:
     if isinstance(encoder, EncoderKey):
         return encoder
     try:
-        path, meta = Path(encoder.path), encoder.meta.to_dict()
+        path, meta = Path(encoder.path), encoder.meta
+        dim, window = int(meta.embedding_dim), int(meta.window)
     except AttributeError as e:
         raise TypeError(f"expected an EncoderRuntime (realtime.encoder.load_encoder) or EncoderKey, got {type(encoder).__name__}") from e
-    return EncoderKey(sha256=file_sha256(path), name=path.name, dim=int(meta["embedding_dim"]),
-                      window=int(meta["window"]), meta=meta)
+    return EncoderKey(sha256=file_sha256(path), name=path.name, dim=dim, window=window, meta=meta.to_dict())
