@@ -43,8 +43,8 @@ from pathlib import Path
 import torch
 
 from realtime.encoder import EncoderFileError, load_encoder
-from realtime.library import Library, LibraryError
-from realtime.session import resolve_encoder_path
+from realtime.library import LibraryError
+from realtime.session import AppError, Session
 from training import loop
 from training.data import ClipBank
 from training.data.clips import Clip
@@ -131,8 +131,9 @@ def retrain(library: str | Path, base_path: str | Path | None, data: list[str] |
     lib_path = Path(library)
     if not lib_path.is_file():
         raise RetrainError(f"no library file {lib_path}")
-    with Library(lib_path) as lib:
-        base = load_base(resolve_encoder_path(base_path, lib))
+    with Session(lib_path, base_path) as session:      # the app's own resolution of the library's encoder
+        lib = session.library
+        base = load_base(session.encoder_path)
         check_library_encoder(lib, base, force_base)
         work = Path(out) if out else lib.encoders_dir() / "work"
         state = resumable_state(work, settings, base, resume)
@@ -192,8 +193,8 @@ def retrain(library: str | Path, base_path: str | Path | None, data: list[str] |
         "promoted": False, "reasons": reasons, "dry_run": dry_run,
     }
     if promoted and not dry_run:
-        with Library(lib_path) as lib:
-            rec = promote(lib, base, candidate, {"report": str(work / "report.json")})
+        with Session(lib_path) as session:
+            rec = promote(session.library, base, candidate, {"report": str(work / "report.json")})
         report.update(promoted=True, active_encoder=str(rec["file"]), version=rec["version"])
     report["summary"] = ("promoted to version %s" % report.get("version") if report["promoted"] else
                          "not promoted (dry run)" if promoted and dry_run else "not promoted") + ": " + "; ".join(reasons)
@@ -222,8 +223,8 @@ def main(argv: list[str] | None = None) -> int:
                         labels=not a.no_labels)
     try:
         if a.rollback:
-            with Library(a.library) as lib:
-                rec = rollback(lib)
+            with Session(a.library) as session:
+                rec = rollback(session.library)
             print(json.dumps({"rolled_back_to": str(rec["file"]), "version": rec.get("version")}))
             return 0
         report = retrain(a.library, a.base, a.data, settings, a.out, a.resume, a.dry_run, a.force_base)
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except (RetrainError, LibraryError, EncoderFileError, DatasetError) as e:
+    except (RetrainError, AppError, LibraryError, EncoderFileError, DatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if report:
