@@ -5,6 +5,7 @@
   focovil --headless --video FILE --out labels.jsonl
   focovil record --label NAME (--video FILE --start S --end E | --camera N --seconds S)
   focovil library list | delete NAME | rename OLD NEW | export FILE | import FILE
+  focovil embed --video FILE --out E.npz    the raw canonical windows of a video and their embeddings
 
 Every command takes --library PATH (default: a file in your data folder, created on first use),
 --encoder, --pose-model, --window, --stride and --threshold. Each command is a few lines over
@@ -19,6 +20,9 @@ import os
 import sys
 import time
 
+import numpy as np
+
+from realtime.files import atomic_write
 from realtime.library import LibraryError
 from realtime.options import add_session_options, session_from
 from realtime.paths import DEMO_CLIP
@@ -46,6 +50,10 @@ def parser() -> argparse.ArgumentParser:
     lib.add_argument("action", choices=("list", "delete", "rename", "export", "import"))
     lib.add_argument("args", nargs="*")
     lib.add_argument("--merge", action="store_true", help="rename onto an existing label by merging")
+    emb = sub.add_parser("embed", help="the windows of a video and their embeddings, to analyse your own footage")
+    add_session_options(emb)
+    emb.add_argument("--video", required=True, help="video file, image folder or camera index")
+    emb.add_argument("--out", required=True, help=".npz to write: start, end, embeddings, windows, metadata")
     return ap
 
 
@@ -114,6 +122,22 @@ def library_command(s: Session, action: str, args: list[str], merge: bool = Fals
     return {"imported": lib.import_from(args[0], encoder=s.encoder), "from": args[0]}
 
 
+def embed(s: Session, spec: str, out: str) -> dict:
+    """Every window of ``spec`` as the live app sees it (raw canonical skeletons) and its embedding."""
+    wins = list(s.windows(spec))
+    if not wins:
+        raise AppError(f"{spec}: no window with a person in view for at least {s.settings.min_coverage:.0%} of it")
+    raw = np.stack([w.skeleton for w in wins]).astype(np.float32)
+    vectors = np.concatenate([s.encoder.embed(raw[i:i + 256]) for i in range(0, len(raw), 256)])
+    arrays = {"start": np.array([w.start for w in wins]), "end": np.array([w.end for w in wins]),
+              "coverage": np.array([w.coverage for w in wins], np.float32), "embeddings": vectors, "windows": raw,
+              "metadata": np.array(s.encoder.meta.to_json()), "encoder": np.array(str(s.encoder.path)),
+              "source": np.array(str(spec))}
+    atomic_write(out, lambda tmp: np.savez_compressed(tmp, **arrays), suffix=".npz")
+    return {"out": str(out), "windows": len(wins), "dim": int(vectors.shape[1]), "encoder": s.encoder.path.name,
+            "window_s": s.settings.window_s, "stride_s": s.settings.stride_s, "warnings": list(s.warnings)}
+
+
 def display_available() -> bool:
     """A screen for the window: an X or Wayland display, or a Qt platform chosen explicitly."""
     if os.environ.get("QT_QPA_PLATFORM") or sys.platform in ("darwin", "win32"):
@@ -139,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                 out = record(s, a.label, a.video, a.start, a.end, a.camera, a.seconds)
             elif a.command == "library":
                 out = library_command(s, a.action, a.args, a.merge)
+            elif a.command == "embed":
+                out = embed(s, a.video, a.out)
             elif a.headless or a.video:
                 out = headless(s, a.video, a.out, echo=not a.out)
             else:

@@ -47,6 +47,12 @@ class FrameResult:
     overhead_ms: float = 0.0                # everything per frame that is not pose, encode or search
 
 
+def sliding_window(length: int, settings: Settings) -> SlidingWindow:
+    """The live windows: ``settings.window_s`` seconds resampled to the encoder's ``length`` frames,
+    one every ``settings.stride_s``."""
+    return SlidingWindow(length, (length - 1) / settings.window_s, settings.stride_s, settings.max_gap_s)
+
+
 class Recognizer:
     """Skeleton stream -> labels, with the prototype index kept in sync with the library."""
 
@@ -61,8 +67,7 @@ class Recognizer:
         self.refresh()
 
     def _make_window(self) -> SlidingWindow:
-        s = self.settings
-        return SlidingWindow(self.encoder.window, (self.encoder.window - 1) / s.window_s, s.stride_s, s.max_gap_s)
+        return sliding_window(self.encoder.window, self.settings)
 
     def _make_classifier(self) -> Classifier:
         s = self.settings

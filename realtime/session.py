@@ -23,10 +23,11 @@ from realtime.encoder import EncoderFileError, EncoderRuntime, load_encoder
 from realtime.files import atomic_copy
 from realtime.library import Library, LibraryError, file_sha256
 from realtime.paths import DEFAULT_ENCODER, SHIPPED_LIBRARY, default_library_path
-from realtime.pipeline import FrameResult, Recognizer, segment_windows
+from realtime.pipeline import FrameResult, Recognizer, segment_windows, sliding_window
 from realtime.settings import Settings
 from realtime.source import Frame, FrameSource, SourceError, open_source, parse_source
 from realtime.timing import StageTimes
+from realtime.window import Window
 
 __all__ = ["AppError", "Capture", "Control", "Segment", "Session", "StageTimes", "active_encoder_path",
            "camera_available", "describe_source", "open_library", "parse_source", "resolve_encoder_path"]
@@ -278,6 +279,15 @@ class Session:
                 src = self.source(spec)
         finally:
             src.close()
+
+    def windows(self, spec: str | int | Path) -> Iterator[Window]:
+        """The raw canonical windows of ``spec`` exactly as the recognizer classifies them (the live
+        duration and stride, the same gap policy and coverage rule), without classifying them."""
+        sw = sliding_window(self.encoder.window, self.settings)
+        for fr in self.frames(spec, recognize=False):
+            for w in sw.push(fr.t, None if fr.pose is None else fr.pose.skeleton):
+                if w.coverage >= self.settings.min_coverage:
+                    yield w
 
     # ------------------------------------------------------------------ recording
     def capture(self, spec: str | int | Path, start: float = 0.0, end: float = float("inf")) -> Segment:

@@ -134,3 +134,24 @@ def test_installed_focovil_command_is_main_py(library):
     assert via_cmd.returncode == via_main.returncode == 0, via_cmd.stderr[-2000:]
     assert json.loads(via_cmd.stdout) == json.loads(via_main.stdout)
     assert "usage: focovil" in subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=120).stdout
+
+
+def test_embed_writes_the_windows_the_recogniser_labels(shared_dir, tmp_path, library):
+    """``embed`` goes through the app's own source -> pose -> window path: one row per window that
+    ``--headless`` labels, the raw canonical windows, and the encoder's own embedding of each."""
+    from realtime.encoder import load_encoder
+    clip = str(shared_dir / "data/videos/ntu_S001C001P001R001A001_drink_water.avi")
+    r = main_py("embed", "--video", clip, "--out", str(tmp_path / "e.npz"), "--library", library)
+    assert r.returncode == 0, r.stderr[-2000:]
+    h = main_py("--headless", "--video", clip, "--out", str(tmp_path / "l.jsonl"), "--library", library)
+    assert h.returncode == 0, h.stderr[-2000:]
+    labelled = [(x["start"], x["end"]) for x in lines(tmp_path / "l.jsonl")[:-1]]
+    d = np.load(tmp_path / "e.npz")
+    assert [(round(float(s), 3), round(float(e), 3)) for s, e in zip(d["start"], d["end"])] == labelled
+    enc = load_encoder(str(d["encoder"]), device="cpu")
+    assert d["windows"].shape == (len(labelled), enc.window, 20, 3) and d["embeddings"].shape == (len(labelled), enc.dim)
+    np.testing.assert_allclose(d["embeddings"], enc.embed(d["windows"]), atol=1e-4)
+    assert json.loads(str(d["metadata"]))["embedding_dim"] == enc.dim
+    empty = write_video(tmp_path / "empty.avi", [np.full((240, 320, 3), 40, np.uint8)] * 30, 15.0)
+    r = main_py("embed", "--video", str(empty), "--out", str(tmp_path / "none.npz"), "--library", library)
+    assert r.returncode == 2 and "no window with a person" in r.stderr and not (tmp_path / "none.npz").exists()
