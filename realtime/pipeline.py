@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from realtime.encoder import EncoderRuntime
 from realtime.index import PrototypeIndex, build_index
 from realtime.library import Library
 from realtime.settings import Settings
-from realtime.window import SlidingWindow, resample_by_time
+from realtime.window import SlidingWindow, Window, resample_by_time
 
 
 @dataclass
@@ -51,6 +52,17 @@ def sliding_window(length: int, settings: Settings) -> SlidingWindow:
     """The live windows: ``settings.window_s`` seconds resampled to the encoder's ``length`` frames,
     one every ``settings.stride_s``."""
     return SlidingWindow(length, (length - 1) / settings.window_s, settings.stride_s, settings.max_gap_s)
+
+
+def live_windows(samples: Iterable[tuple[float, np.ndarray | None]], length: int,
+                 settings: Settings) -> Iterator[Window]:
+    """The windows of a stream of ``(t, skeleton or None)`` that the recognizer would classify (the
+    live duration and stride, the same gap policy, at least ``settings.min_coverage`` of a person)."""
+    sw = sliding_window(length, settings)
+    for t, skeleton in samples:
+        for w in sw.push(t, skeleton):
+            if w.coverage >= settings.min_coverage:
+                yield w
 
 
 class Recognizer:

@@ -23,7 +23,7 @@ from realtime.encoder import EncoderFileError, EncoderRuntime, load_encoder
 from realtime.files import atomic_copy
 from realtime.library import Library, LibraryError, file_sha256
 from realtime.paths import DEFAULT_ENCODER, SHIPPED_LIBRARY, default_library_path
-from realtime.pipeline import FrameResult, Recognizer, segment_windows, sliding_window
+from realtime.pipeline import FrameResult, Recognizer, live_windows, segment_windows
 from realtime.settings import Settings
 from realtime.source import Frame, FrameSource, SourceError, open_source, parse_source
 from realtime.timing import StageTimes
@@ -283,11 +283,8 @@ class Session:
     def windows(self, spec: str | int | Path) -> Iterator[Window]:
         """The raw canonical windows of ``spec`` exactly as the recognizer classifies them (the live
         duration and stride, the same gap policy and coverage rule), without classifying them."""
-        sw = sliding_window(self.encoder.window, self.settings)
-        for fr in self.frames(spec, recognize=False):
-            for w in sw.push(fr.t, None if fr.pose is None else fr.pose.skeleton):
-                if w.coverage >= self.settings.min_coverage:
-                    yield w
+        stream = ((fr.t, None if fr.pose is None else fr.pose.skeleton) for fr in self.frames(spec, recognize=False))
+        yield from live_windows(stream, self.encoder.window, self.settings)
 
     # ------------------------------------------------------------------ recording
     def capture(self, spec: str | int | Path, start: float = 0.0, end: float = float("inf")) -> Segment:
