@@ -64,3 +64,29 @@ def test_training_yaw_jitter_is_off_in_eval_mode(real_seq):
     assert not torch.allclose(align(real_seq), align(real_seq))
     align.eval()
     assert torch.equal(align(real_seq), align(real_seq))
+
+
+def test_retargeting_gives_every_body_the_template_and_keeps_the_motion(real_seq, shared_dir):
+    """One canonical body: a Kinect adult, the same skeleton with a child's limbs, and a real
+    MediaPipe person all come out with the template's bone lengths; bone directions are kept."""
+    from training.align import TEMPLATE
+    from training.data.mediapipe import skeletons
+    align = ViewAlign(retarget=True)
+    out = align(real_seq)
+    lengths = torch.linalg.vector_norm(out[:, :, align.bone_to] - out[:, :, align.bone_from], dim=-1)
+    assert torch.allclose(lengths, torch.tensor(TEMPLATE).expand_as(lengths), atol=1e-5)
+    plain = ViewAlign()(real_seq)
+    def directions(x):
+        b = x[:, :, align.bone_to] - x[:, :, align.bone_from]
+        return b / torch.linalg.vector_norm(b, dim=-1, keepdim=True)
+    assert torch.allclose(directions(out), directions(plain), atol=1e-4)
+    child = real_seq.clone()                      # forearms and shins 30 % shorter, directions kept
+    for parent, joint in ((5, 6), (9, 10), (13, 14), (17, 18)):
+        below = [joint] + [j for j in (7, 11, 15, 19) if j == joint + 1]
+        child[:, :, below] -= 0.3 * (real_seq[:, :, joint:joint + 1] - real_seq[:, :, parent:parent + 1])
+    assert torch.allclose(align(child), out, atol=1e-4)
+    _, mp = skeletons(shared_dir / "data/videos/ntu_S001C001P001R001A001_drink_water.avi")
+    m = align(torch.from_numpy(mp[:30]).unsqueeze(0))
+    mlen = torch.linalg.vector_norm(m[:, :, align.bone_to] - m[:, :, align.bone_from], dim=-1)
+    assert torch.allclose(mlen, lengths[:, :1].expand_as(mlen), atol=1e-5)
+    assert torch.allclose(torch.jit.script(align)(real_seq), out)

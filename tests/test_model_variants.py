@@ -64,3 +64,15 @@ def test_invariant_features_ignore_yaw_even_without_alignment():
     f, f_rot = invariant_features(x, *key_pairs()), invariant_features(x @ rot.T, *key_pairs())
     assert f.shape == (2, 8, 2 * (20 + 20 + 36))
     assert torch.allclose(f, f_rot, atol=1e-5)
+
+
+def test_limb_depth_mirrors_or_stretches_one_limb_along_the_camera_axis_only():
+    from training.augment import LIMB_ROOTS, limb_depth
+    x = torch.randn(64, 8, 20, 3)
+    y = limb_depth(x, 1.0, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(y[..., :2], x[..., :2])                         # x and y never change
+    moved = (y - x).abs().amax(dim=(1, 3)) > 0                         # [B, J]
+    for row in moved:
+        hit = [k for k, (_, *below) in enumerate(LIMB_ROOTS) if row[below].any()]
+        assert len(hit) == 1 and not row[[r for r, *_ in LIMB_ROOTS]].any()   # one limb; its root stays
+    assert torch.equal(limb_depth(x, 0.0), x)

@@ -14,6 +14,11 @@ that disagree by a median 18-48 degrees from the cameras' true offset (Kinect v1
 near-frontal skeleton whatever the view). Training therefore adds a random yaw of up to
 ``yaw_jitter`` after alignment (training mode only), so the encoder learns to absorb that error.
 
+``retarget=True`` then rebuilds every skeleton from its unit bone directions with one template of
+bone lengths (:data:`TEMPLATE`, torso = 1), so every sensor and every body, a child's or an adult's,
+a Kinect's waist-high hips or MediaPipe's anatomical ones, has the same proportions: only the
+directions of the bones, i.e. the motion, are left to tell actions apart.
+
 Only proper rotations are used, so a mirror image stays a mirror image (left-hand actions do not
 become right-hand actions). The result is exactly invariant to any rotation about the vertical and
 any translation of the input, which is what lets a prototype recorded from one camera match the
@@ -24,12 +29,30 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from realtime.skeleton import J
+from realtime.skeleton import BONES, NUM_JOINTS, J
+
+# Bone lengths of the canonical body in torso lengths (pelvis -> neck = 1), one per bone of BONES:
+# the mean of Kinect v1 (NW-UCLA, median over all clips) and MediaPipe (the real NTU clips in
+# ../shared), left and right averaged. Measured 2026-12-01 (Kinect / MediaPipe): head 0.75 / 0.35,
+# shoulder 0.43 / 0.33, upper arm 0.67 / 0.51, forearm 0.62 / 0.48, hand 0.21 / 0.17, hip 0.18 /
+# 0.23, thigh 1.25 / 0.77, shin 0.97 / 0.75, foot 0.24 / 0.19: Kinect's hips sit near the waist, so
+# its torso is short and its legs long.
+_SEGMENT = {"spine": 0.5, "neck": 0.5, "head": 0.55, "shoulder": 0.38, "elbow": 0.59, "wrist": 0.55, "hand": 0.19,
+            "hip": 0.20, "knee": 1.01, "ankle": 0.86, "foot": 0.21}
+TEMPLATE: tuple[float, ...] = tuple(_SEGMENT[next(k for k in _SEGMENT if name.endswith(k))]
+                                    for name in (list(J)[c] for _, c in BONES))
 
 
 class ViewAlign(nn.Module):
-    def __init__(self, ref_frames: int = 0, enabled: bool = True, level: bool = False, yaw_jitter: float = 0.0):
+    def __init__(self, ref_frames: int = 0, enabled: bool = True, level: bool = False, yaw_jitter: float = 0.0,
+                 retarget: bool = False):
         super().__init__()
+        self.retarget = retarget
+        # Bone b joins bone_from[b] -> bone_to[b]; paths[j, b] = 1 when bone b lies between the pelvis and j.
+        self.register_buffer("bone_from", torch.tensor([p for p, _ in BONES]), persistent=False)
+        self.register_buffer("bone_to", torch.tensor([c for _, c in BONES]), persistent=False)
+        self.register_buffer("lengths", torch.tensor(TEMPLATE), persistent=False)
+        self.register_buffer("paths", _paths(), persistent=False)
         self.ref_frames = ref_frames
         self.enabled = enabled
         self.level = level
@@ -60,7 +83,15 @@ class ViewAlign(nn.Module):
         centred = x - origin[:, None, None, :]
         out = torch.einsum("bij,btkj->btki", rot, centred)
         torso = torch.linalg.vector_norm(x[:, :, n] - x[:, :, p], dim=-1).mean(dim=1).clamp_min(1e-3)
-        return out / torso[:, None, None, None]
+        out = out / torso[:, None, None, None]
+        return self._retarget(out) if self.retarget else out
+
+    def _retarget(self, x: torch.Tensor) -> torch.Tensor:
+        """Every bone's direction kept, its length the template's; the pelvis stays where it is."""
+        bones = x[:, :, self.bone_to] - x[:, :, self.bone_from]                                  # [B, T, K bones, 3]
+        unit = bones / torch.linalg.vector_norm(bones, dim=-1, keepdim=True).clamp_min(1e-6)
+        offsets = torch.einsum("jk,btkc->btjc", self.paths, unit * self.lengths[:, None])
+        return x[:, :, self.pelvis:self.pelvis + 1] + offsets
 
     def _level(self, x: torch.Tensor) -> torch.Tensor:
         """Turn the mean torso direction (pelvis -> neck) onto +y: removes camera pitch and roll."""
@@ -75,3 +106,14 @@ class ViewAlign(nn.Module):
                            torch.stack([-ux * uz * k, -uz, 1 - uz * uz * k], -1)], dim=1)
         p = x[:, :, self.pelvis].mean(dim=1)[:, None, None, :]
         return torch.einsum("bij,btkj->btki", rot, x - p) + p
+
+
+def _paths() -> torch.Tensor:
+    parent_bone = {c: b for b, (_, c) in enumerate(BONES)}
+    paths = torch.zeros(NUM_JOINTS, len(BONES))
+    for j in range(NUM_JOINTS):
+        k = j
+        while k in parent_bone:
+            paths[j, parent_bone[k]] = 1.0
+            k = BONES[parent_bone[k]][0]
+    return paths

@@ -80,3 +80,27 @@ def limb_drift(x: torch.Tensor, p: float, size: float = 0.08,
     ramp = torch.linspace(0, 1, t)[None, :, None]
     offset = ends[:, :1] * (1 - ramp) + ends[:, 1:] * ramp                    # [B, T, 3]
     return x + offset[:, :, None, :] * mask[:, None, :, None]
+
+
+LIMB_ROOTS = ((4, 5, 6, 7), (8, 9, 10, 11), (12, 13, 14, 15), (16, 17, 18, 19))   # shoulder/hip first
+
+
+def limb_depth(x: torch.Tensor, p: float, stretch: float = 0.5,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """With probability ``p`` per window, one limb's depth is wrong as a monocular pose model gets it
+    wrong: along the camera axis (z, before alignment) the limb below its shoulder or hip is mirrored
+    (half the hits: pointing towards the camera instead of away) and stretched by up to +-``stretch``.
+    """
+    b = x.shape[0]
+    hit = torch.rand(b, generator=generator) < p
+    limb = torch.randint(len(LIMB_ROOTS), (b,), generator=generator)
+    flip = torch.where(torch.rand(b, generator=generator) < 0.5, -1.0, 1.0)
+    factor = flip * (1 + (torch.rand(b, generator=generator) * 2 - 1) * stretch)          # [B]
+    out = x.clone()
+    for k, (root, *below) in enumerate(LIMB_ROOTS):
+        sel = hit & (limb == k)
+        if not bool(sel.any()):
+            continue
+        z0 = x[sel][:, :, root:root + 1, 2]
+        out[sel, :, below[0]:below[-1] + 1, 2] = z0 + (x[sel][:, :, below[0]:below[-1] + 1, 2] - z0) * factor[sel, None, None]
+    return out

@@ -28,6 +28,7 @@ class TrainConfig:
     align_frames: int = 0                 # 0 = whole window
     yaw_jitter_deg: float = 0.0           # training-only random yaw after alignment (facing estimate error)
     align_level: bool = False             # also turn the mean torso direction upright (camera pitch/roll)
+    retarget: bool = False                # one canonical body: bone lengths of align.TEMPLATE (every sensor alike)
     multiview: bool = True                # False: positives are two augmentations of one clip
     bones: bool = False                   # add bone vectors (child - parent) to the input features
     window: int = 32                      # frames per window (the encoder's T)
@@ -38,6 +39,7 @@ class TrainConfig:
     shear: float = 0.0
     depth_scale: float = 0.0              # extra depth (z) scale in +-, camera frame: Kinect depth/fit errors
     limb_noise: float = 0.0               # probability of a drifting limb (occluded-limb tracking errors)
+    limb_depth: float = 0.0               # probability of a limb's depth mirrored/stretched (monocular errors)
     tau: float = 0.1
     gamma: float = 1.0
     beta: float = 0.0

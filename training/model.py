@@ -147,13 +147,14 @@ class Encoder(nn.Module):
 
     def __init__(self, arch: str = "tcn", width: int = 64, dim: int = 256, align: bool = True,
                  align_frames: int = 0, dropout: float = 0.1, align_level: bool = False, yaw_jitter: float = 0.0,
-                 bones: bool = False, stream: str = "joint"):
+                 bones: bool = False, stream: str = "joint", retarget: bool = False):
         super().__init__()
         if stream not in ("joint", "bone", "direction", "invariant"):
             raise ValueError(f"unknown input stream {stream!r} (joint, bone, direction or invariant)")
         if stream == "invariant" and arch == "stgcn":
             raise ValueError("the invariant stream has no per-joint layout: use it with tcn or gru")
-        self.align = ViewAlign(ref_frames=align_frames, enabled=align, level=align_level, yaw_jitter=yaw_jitter)
+        self.align = ViewAlign(ref_frames=align_frames, enabled=align, level=align_level, yaw_jitter=yaw_jitter,
+                               retarget=retarget)
         self.bones, self.stream, self.graph = bones, stream, arch == "stgcn"
         parents = [0] * NUM_JOINTS
         for p, c in BONES:

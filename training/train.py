@@ -31,7 +31,8 @@ from training.model import FoCoViL
 def build_model(cfg: TrainConfig) -> FoCoViL:
     return FoCoViL(proj_dim=cfg.proj_dim, arch=cfg.arch, width=cfg.width, dim=cfg.dim, align=cfg.align,
                    align_frames=cfg.align_frames, dropout=cfg.dropout, align_level=cfg.align_level,
-                   yaw_jitter=math.radians(cfg.yaw_jitter_deg), bones=cfg.bones, stream=cfg.stream)
+                   yaw_jitter=math.radians(cfg.yaw_jitter_deg), bones=cfg.bones, stream=cfg.stream,
+                   retarget=cfg.retarget)
 
 
 def _ids(s: str) -> set[int]:
@@ -65,6 +66,8 @@ def sample_batch(bank: ClipBank, cfg: TrainConfig, gen: torch.Generator) -> tupl
         x = bank.crop(torch.tensor(idx), start, end, cfg.window)
         x = augment.spatial(x, max_tilt=tilt, jitter=cfg.jitter, shear=cfg.shear, depth_scale=cfg.depth_scale,
                             generator=gen)
+        if cfg.limb_depth > 0:
+            x = augment.limb_depth(x, cfg.limb_depth, generator=gen)
         return augment.limb_drift(x, cfg.limb_noise, generator=gen) if cfg.limb_noise > 0 else x
     return view(a), view(b)
 
