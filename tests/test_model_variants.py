@@ -34,7 +34,7 @@ def test_depth_scale_changes_depth_but_never_height():
     assert torch.allclose(plain[..., 0], deep[..., 0], atol=1e-6)
 
 
-@pytest.mark.parametrize("arch,stream", [("tcn", "bone"), ("tcn", "direction"), ("tcn", "invariant"),
+@pytest.mark.parametrize("arch,stream", [("tcn", "bone"), ("tcn", "direction"), ("tcn", "invariant"), ("tcn", "motion"),
                                          ("stgcn", "joint"), ("stgcn", "bone")])
 def test_every_family_scripts_and_keeps_rotation_invariance(arch, stream):
     enc = Encoder(arch=arch, stream=stream, width=16, dim=32).eval()
@@ -76,3 +76,17 @@ def test_limb_depth_mirrors_or_stretches_one_limb_along_the_camera_axis_only():
         hit = [k for k, (_, *below) in enumerate(LIMB_ROOTS) if row[below].any()]
         assert len(hit) == 1 and not row[[r for r, *_ in LIMB_ROOTS]].any()   # one limb; its root stays
     assert torch.equal(limb_depth(x, 0.0), x)
+
+
+def test_motion_stream_ignores_the_static_pose():
+    """A pose held wrong for the whole window (a limb's depth misjudged) changes nothing the
+    motion stream sees; the same error arriving mid-window does."""
+    enc = Encoder(stream="motion", width=16, dim=32, align=False).eval()
+    x = torch.randn(2, 32, 20, 3) * 0.3
+    held = x.clone()
+    held[:, :, 5:8, 2] += 0.2                       # left arm 20 cm deeper, all window long
+    late = x.clone()
+    late[:, 16:, 5:8, 2] += 0.2
+    with torch.no_grad():
+        assert torch.allclose(enc(x), enc(held), atol=1e-5)
+        assert not torch.allclose(enc(x), enc(late), atol=1e-3)

@@ -19,7 +19,7 @@ class TrainConfig:
     exclude_labels: str = ""              # NW-UCLA class ids (0-based, comma list) kept out of training
     exclude_motions: str = ""             # Kinder-Gator motion names (comma list) kept out of training
     arch: str = "tcn"                     # tcn | gru | stgcn
-    stream: str = "joint"                 # joint | bone (child - parent) | direction (unit bones) | invariant
+    stream: str = "joint"                 # joint | bone (child - parent) | direction (unit bones) | invariant | motion (no static pose)
     width: int = 64
     dim: int = 256
     proj_dim: int = 128
@@ -34,6 +34,7 @@ class TrainConfig:
     window: int = 32                      # frames per window (the encoder's T)
     fps: float = 15.0                     # the encoder's frame rate (NW-UCLA, estimated)
     min_crop: float = 0.7
+    same_span: bool = False               # both views of a pair cropped at the same fraction of the clip (in step)
     max_tilt_deg: float = 15.0
     jitter: float = 0.01
     shear: float = 0.0

@@ -42,6 +42,12 @@ def _bone_vectors(x: torch.Tensor, parents: torch.Tensor) -> torch.Tensor:
 def _joint_features(x: torch.Tensor, stream: str, bones: bool, parents: torch.Tensor) -> torch.Tensor:
     """``[B, T, J, 3]`` aligned -> ``[B, T, J, C]``: the stream's vectors and their velocities."""
     base = _bone_vectors(x, parents) if stream in ("bone", "direction") else x
+    if stream == "motion":
+        # No static pose at all: where each joint goes over 4 frames (about 0.27 s at 15 fps). A
+        # monocular pose model's view-dependent errors are mostly static (a limb's depth guessed
+        # wrong for a while), so motion is what two cameras agree on.
+        pad = torch.cat([x[:, :1].expand(-1, 2, -1, -1), x, x[:, -1:].expand(-1, 2, -1, -1)], dim=1)
+        base = pad[:, 4:] - pad[:, :-4]
     if stream == "direction":
         base = base / torch.linalg.vector_norm(base, dim=-1, keepdim=True).clamp_min(1e-3)
     vel = torch.cat([base[:, 1:] - base[:, :-1], torch.zeros_like(base[:, :1])], dim=1)
@@ -149,8 +155,8 @@ class Encoder(nn.Module):
                  align_frames: int = 0, dropout: float = 0.1, align_level: bool = False, yaw_jitter: float = 0.0,
                  bones: bool = False, stream: str = "joint", retarget: bool = False):
         super().__init__()
-        if stream not in ("joint", "bone", "direction", "invariant"):
-            raise ValueError(f"unknown input stream {stream!r} (joint, bone, direction or invariant)")
+        if stream not in ("joint", "bone", "direction", "invariant", "motion"):
+            raise ValueError(f"unknown input stream {stream!r} (joint, bone, direction, invariant or motion)")
         if stream == "invariant" and arch == "stgcn":
             raise ValueError("the invariant stream has no per-joint layout: use it with tcn or gru")
         self.align = ViewAlign(ref_frames=align_frames, enabled=align, level=align_level, yaw_jitter=yaw_jitter,

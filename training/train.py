@@ -61,8 +61,10 @@ def sample_batch(bank: ClipBank, cfg: TrainConfig, gen: torch.Generator) -> tupl
             a.append(i); b.append(i)
     tilt = math.radians(cfg.max_tilt_deg)
 
+    span = augment.random_span(len(a), cfg.min_crop, gen) if cfg.same_span else None
+
     def view(idx: list[int]) -> torch.Tensor:
-        start, end = augment.random_span(len(idx), cfg.min_crop, gen)
+        start, end = span if span is not None else augment.random_span(len(idx), cfg.min_crop, gen)
         x = bank.crop(torch.tensor(idx), start, end, cfg.window)
         x = augment.spatial(x, max_tilt=tilt, jitter=cfg.jitter, shear=cfg.shear, depth_scale=cfg.depth_scale,
                             generator=gen)
