@@ -246,9 +246,13 @@ def set_version(path: Path, version: int, drop_settings: bool = False) -> None:
         con.execute(f"PRAGMA user_version={version}")
 
 
-def test_shipped_schema_1_library_is_migrated_to_2_keeping_every_prototype(tmp_path):
+def test_shipped_library_as_schema_1_is_migrated_to_2_keeping_every_prototype(tmp_path):
+    """The shipped library as version-1 code wrote it (the same tables less ``settings``, user_version
+    1; the file shipped until 2026-12-01 was exactly that) opens, migrates and keeps everything."""
     path, shipped = tmp_path / "library.sqlite3", sha(SHIPPED_LIBRARY)
     shutil.copyfile(SHIPPED_LIBRARY, path)        # never the shipped file itself
+    if raw_contents(path)["version"] == 2:
+        set_version(path, 1, drop_settings=True)
     before = raw_contents(path)
     assert SCHEMA_VERSION == 2 and before["version"] == 1 and ("settings",) not in before["tables"]
     assert len(before["windows"]) > 0 and len(before["vectors"]) == len(before["windows"])

@@ -34,7 +34,7 @@ def test_depth_scale_changes_depth_but_never_height():
     assert torch.allclose(plain[..., 0], deep[..., 0], atol=1e-6)
 
 
-@pytest.mark.parametrize("arch,stream", [("tcn", "bone"), ("tcn", "direction"), ("tcn", "invariant"), ("tcn", "motion"),
+@pytest.mark.parametrize("arch,stream", [("tcn", "bone"), ("tcn", "direction"), ("tcn", "invariant"), ("tcn", "motion"), ("tcn", "trajectory"),
                                          ("stgcn", "joint"), ("stgcn", "bone")])
 def test_every_family_scripts_and_keeps_rotation_invariance(arch, stream):
     enc = Encoder(arch=arch, stream=stream, width=16, dim=32).eval()
@@ -78,10 +78,11 @@ def test_limb_depth_mirrors_or_stretches_one_limb_along_the_camera_axis_only():
     assert torch.equal(limb_depth(x, 0.0), x)
 
 
-def test_motion_stream_ignores_the_static_pose():
+@pytest.mark.parametrize("stream", ["motion", "trajectory"])
+def test_motion_streams_ignore_the_static_pose(stream):
     """A pose held wrong for the whole window (a limb's depth misjudged) changes nothing the
     motion stream sees; the same error arriving mid-window does."""
-    enc = Encoder(stream="motion", width=16, dim=32, align=False).eval()
+    enc = Encoder(stream=stream, width=16, dim=32, align=False).eval()
     x = torch.randn(2, 32, 20, 3) * 0.3
     held = x.clone()
     held[:, :, 5:8, 2] += 0.2                       # left arm 20 cm deeper, all window long

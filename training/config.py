@@ -19,7 +19,7 @@ class TrainConfig:
     exclude_labels: str = ""              # NW-UCLA class ids (0-based, comma list) kept out of training
     exclude_motions: str = ""             # Kinder-Gator motion names (comma list) kept out of training
     arch: str = "tcn"                     # tcn | gru | stgcn
-    stream: str = "joint"                 # joint | bone (child - parent) | direction (unit bones) | invariant | motion (no static pose)
+    stream: str = "joint"                 # joint | bone (child - parent) | direction (unit bones) | invariant | motion | trajectory (no static pose)
     width: int = 64
     dim: int = 256
     proj_dim: int = 128

@@ -35,6 +35,7 @@ ABLATIONS = {
     "gru_encoder": ["--arch", "gru"],
 }
 HYBRID_WEIGHTS = (0.3, 0.5)
+MOTION_WEIGHTS = (0.3,)
 
 
 def _run(cmd: list[str], log: Path) -> None:
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
                                            "--exclude-labels", ",".join(map(str, NOVEL_NWUCLA_LABELS)),
                                            "--exclude-motions", ",".join(NOVEL_KG_MOTIONS)]}
         protocols = ["novel-nwucla", "novel-kg"]
-        exports = {"encoder": [], **{f"hybrid_w{w}": ["--hybrid-weight", str(w)] for w in HYBRID_WEIGHTS}}
+        exports = {"encoder": [], **{f"hybrid_w{w}": ["--hybrid-weight", str(w)] for w in HYBRID_WEIGHTS},
+                   **{f"motion_w{w}": ["--motion-weight", str(w)] for w in MOTION_WEIGHTS}}
     jobs = [(v, s) for v in variants for s in a.seeds]
     runs: dict[str, list[dict]] = {v: [] for v in variants}
     with ThreadPoolExecutor(a.jobs) as pool, tqdm(total=len(jobs), desc=a.experiment) as bar:

@@ -48,6 +48,9 @@ def _joint_features(x: torch.Tensor, stream: str, bones: bool, parents: torch.Te
         # wrong for a while), so motion is what two cameras agree on.
         pad = torch.cat([x[:, :1].expand(-1, 2, -1, -1), x, x[:, -1:].expand(-1, 2, -1, -1)], dim=1)
         base = pad[:, 4:] - pad[:, :-4]
+    if stream == "trajectory":
+        # The window's path of each joint about its own mean: any error held over the window cancels.
+        base = x - x.mean(dim=1, keepdim=True)
     if stream == "direction":
         base = base / torch.linalg.vector_norm(base, dim=-1, keepdim=True).clamp_min(1e-3)
     vel = torch.cat([base[:, 1:] - base[:, :-1], torch.zeros_like(base[:, :1])], dim=1)
@@ -155,8 +158,8 @@ class Encoder(nn.Module):
                  align_frames: int = 0, dropout: float = 0.1, align_level: bool = False, yaw_jitter: float = 0.0,
                  bones: bool = False, stream: str = "joint", retarget: bool = False):
         super().__init__()
-        if stream not in ("joint", "bone", "direction", "invariant", "motion"):
-            raise ValueError(f"unknown input stream {stream!r} (joint, bone, direction, invariant or motion)")
+        if stream not in ("joint", "bone", "direction", "invariant", "motion", "trajectory"):
+            raise ValueError(f"unknown input stream {stream!r} (joint, bone, direction, invariant, motion or trajectory)")
         if stream == "invariant" and arch == "stgcn":
             raise ValueError("the invariant stream has no per-joint layout: use it with tcn or gru")
         self.align = ViewAlign(ref_frames=align_frames, enabled=align, level=align_level, yaw_jitter=yaw_jitter,

@@ -49,7 +49,7 @@ from training import loop
 from training.data import ClipBank
 from training.data.clips import Clip
 from training.data.nwucla import DatasetError
-from training.export import Exported, code_version, now, save_encoder
+from training.export import Exported, code_version, exported, now, save_encoder
 from training.protocols import module_embed
 from training.retrain_checks import decide, evaluate
 from training.retrain_inputs import (NWUCLA_FILE, Base, RetrainError, Settings, UserData, check_library_encoder,
@@ -112,7 +112,7 @@ def train_candidate(base: Base, user: UserData, nw_train: list[Clip], settings: 
 
 
 def candidate_module(base: Base) -> Exported:
-    return Exported(base.model.encoder, base.pca_mean, base.pca_axes, hybrid_weight=base.hybrid_weight).eval()
+    return exported(base.model.encoder, base.meta.hybrid, base.pca_mean, base.pca_axes)
 
 
 def export_candidate(base: Base, module: Exported, out: Path, extra_meta: dict) -> Path:

@@ -53,9 +53,8 @@ class Base:
     meta: EncoderMeta
     cfg: TrainConfig
     model: FoCoViL
-    pca_mean: torch.Tensor
+    pca_mean: torch.Tensor          # a hybrid file's PCA part (empty when it has none), carried over
     pca_axes: torch.Tensor
-    hybrid_weight: float
 
 
 @dataclass
@@ -72,7 +71,7 @@ def load_base(path: str | Path) -> Base:
 
     The file's ``config`` metadata gives the architecture (``training.train.build_model``); its
     ``encoder.*`` weights load into the encoder; the projection head is not exported, so it starts
-    fresh. A hybrid file's PCA part is kept fixed and carried over to the new file.
+    fresh. A hybrid file's hand-made parts (PCA, motion) are kept as they are in the new file.
     """
     path = Path(path)
     try:
@@ -94,8 +93,7 @@ def load_base(path: str | Path) -> Base:
         raise RetrainError(f"{path}: its weights do not fit the model its config describes (missing {missing[:5]})")
     model.encoder.load_state_dict({k: enc_state[k] for k in want})
     return Base(path=path, sha256=file_sha256(path), meta=meta, cfg=cfg, model=model,
-                pca_mean=state.get("pca_mean", torch.zeros(0)), pca_axes=state.get("pca_axes", torch.zeros(0, 0)),
-                hybrid_weight=float((meta.hybrid or {}).get("weight", 0.0)))
+                pca_mean=state.get("pca_mean", torch.zeros(0)), pca_axes=state.get("pca_axes", torch.zeros(0, 0)))
 
 
 _V03 = re.compile(r"a\d+_s\d+_e\d+_v03")
