@@ -129,3 +129,26 @@ def test_wrong_files_are_refused_with_a_clear_error(tmp_path, trained):
             zout.writestr(item, data)
     with pytest.raises(EncoderFileError, match="embedding size 64"):
         load_encoder(lying)
+
+
+def test_shipped_app_file_is_its_encoder_plus_the_motion_features(tmp_path):
+    """The app file's embedding is [sqrt(0.7) encoder, sqrt(0.3) unit motion features]; re-exporting
+    it (what retraining and ``--from-encoder`` do) rebuilds the same module from the metadata."""
+    from training.export import exported, hybrid_of, rehybrid
+    from training.retrain_inputs import load_base
+    app = load_encoder("weights/focovil_app.pt", device="cpu")
+    assert app.meta.hybrid == {"motion_weight": 0.3, "motion_step": 4, "motion_every": 4}
+    base = load_base("weights/focovil_app.pt")
+    module = exported(base.model.encoder.eval(), base.meta.hybrid, base.pca_mean, base.pca_axes)
+    assert hybrid_of(module, app.window) == (app.meta.hybrid, app.dim) and app.dim == 256 + 7 * NUM_JOINTS * 3
+    x = np.random.default_rng(0).normal(size=(3, app.window, NUM_JOINTS, 3)).astype(np.float32) * 0.3
+    e = app.embed(x)
+    with torch.no_grad():
+        np.testing.assert_allclose(module(torch.from_numpy(x)).numpy(), e, atol=1e-5)
+        f = base.model.encoder.eval()(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(e[:, :256], np.sqrt(0.7) * f, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(e[:, 256:], axis=1), np.sqrt(0.3), atol=1e-5)
+    meta = rehybrid("weights/focovil_app.pt", tmp_path / "again.pt", 0.3, calibrate=False)
+    again = load_encoder(tmp_path / "again.pt", device="cpu")
+    assert meta.hybrid == app.meta.hybrid and again.dim == app.dim
+    np.testing.assert_allclose(again.embed(x), e, atol=1e-5)
