@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from realtime.files import atomic_text, atomic_write
+from realtime.files import atomic_text
+from training.plots import pyplot, save_figure
 from training.config import DEFAULT_KG, DEFAULT_NWUCLA
 from training.data.mediapipe import DEFAULT_VIDEOS
 from training.evaluate_mediapipe import cross_sensor, load_data, multiview, sensor_probe
@@ -93,9 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def plot(report: dict, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 6))
     for name, r in report["results"].items():
         x, y, p = 100 * r["val_knn1"]["mean"], 100 * r["mv_top1"]["mean"], 100 * r["sensor_probe"]["mean"]
@@ -104,9 +103,7 @@ def plot(report: dict, path: Path) -> None:
     ax.set_xlabel("Kinect: NW-UCLA validation kNN-1 (%)")
     ax.set_ylabel("MediaPipe: two-camera instance retrieval top-1 (%)")
     ax.set_title("Both domains (red: a linear probe tells the sensor apart, > 75 %)", fontsize=10)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100), suffix=".png")
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from realtime.encoder import EncoderFileError, EncoderMeta, load_encoder
-from realtime.files import atomic_text, atomic_write
+from realtime.files import atomic_text
+from training.plots import pyplot, save_figure
 from training.config import DEFAULT_KG, DEFAULT_NWUCLA
 from training.data import load_kinder_gator, load_nwucla
 from training.data.nwucla import CLASS_NAMES, DatasetError
@@ -95,9 +96,7 @@ def evaluate(weights: str | None, protocol: str, data: str = DEFAULT_NWUCLA, kg:
 
 
 def plot_confusion(report: dict, png: str | Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     res = report["results"]
     names = [n for n in ("encoder", "aligned_joints", "raw_joints") if n in res]
     fig, axes = plt.subplots(1, len(names), figsize=(6.2 * len(names), 5.6))
@@ -116,9 +115,7 @@ def plot_confusion(report: dict, png: str | Path) -> None:
         ax.set_title(f"{name}: kNN-1 {res[name]['knn1']:.1%}", fontsize=10)
         ax.set_xlabel("predicted"); ax.set_ylabel("true")
     fig.suptitle(f"NW-UCLA {report['protocol']} (kNN-1 confusion)")
-    fig.tight_layout()
-    atomic_write(png, lambda tmp: fig.savefig(tmp, dpi=110), suffix=Path(png).suffix)
-    plt.close(fig)
+    save_figure(fig, png, dpi=110)
 
 
 def summary(report: dict) -> dict:

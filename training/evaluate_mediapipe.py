@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from realtime.encoder import EncoderFileError, load_encoder
-from realtime.files import atomic_text, atomic_write
+from realtime.files import atomic_text
+from training.plots import pyplot, save_figure
 from training.config import DEFAULT_KG, DEFAULT_NWUCLA
 from training.data import load_kinder_gator, load_nwucla
 from training.data.mediapipe import DEFAULT_VIDEOS, LIGHTSTAGE, NTU, VideoWindows, clip_windows, video_windows
@@ -150,9 +151,7 @@ def summary(report: dict) -> dict:
 
 
 def plot(report: dict, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for name, r in report["results"].items():
         mv = r["multiview"]
@@ -163,9 +162,7 @@ def plot(report: dict, path: Path) -> None:
     ax.set_ylabel("similarity (z-scored per method)")
     ax.set_title("Same instant seen by two cameras 110.7\u00b0 apart (MediaPipe): similarity against offset", fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100), suffix=".png")
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def main(argv: list[str] | None = None) -> int:

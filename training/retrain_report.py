@@ -8,14 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.files import atomic_text, atomic_write
+from realtime.files import atomic_text
+from training.plots import pyplot, save_figure
 
 
 def plot_report(report: dict, path: Path) -> None:
     """Before/after kNN-1 per label, one panel per check."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
     for ax, key, title in ((axes[0], "user", "your held-out recordings"),
                            (axes[1], "cross_view", "NW-UCLA cross-view (v03 queries)")):
@@ -28,9 +27,7 @@ def plot_report(report: dict, path: Path) -> None:
         ax.set_ylim(0, 105); ax.set_ylabel("kNN-1 accuracy (%)"); ax.set_title(title); ax.legend(loc="lower right")
     fig.suptitle(textwrap.fill(("PROMOTED" if report["promoted"] else "NOT promoted") + " - " + report["summary"], 150),
                  fontsize=9)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90), suffix=".png")
-    plt.close(fig)
+    save_figure(fig, path, dpi=90)
 
 
 def write_report(report: dict, work: Path) -> None:

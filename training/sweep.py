@@ -28,6 +28,7 @@ import torch
 from tqdm import tqdm
 
 from realtime.files import atomic_text, atomic_write
+from training.plots import pyplot, save_figure
 from training.config import DEFAULT_NWUCLA
 from training.data import ClipBank
 from training.data.splits import eval_pairs
@@ -99,9 +100,7 @@ def run_all(jobs: list[tuple], n_jobs: int, desc: str, device: str, nwucla: str)
 
 def plot(report: dict, png: str | Path) -> None:
     """Validation kNN-1 of every variant (seeds as dots) and the cross-view results of the chosen ones."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     val, cv = report["val_single"], report.get("cross_view", {})
     fig, axes = plt.subplots(1, 2 if cv else 1, figsize=(13 if cv else 7, 0.32 * len(val) + 1.6), squeeze=False)
     ax = axes[0, 0]
@@ -130,9 +129,7 @@ def plot(report: dict, png: str | Path) -> None:
         ax.set_ylabel("accuracy (%) on v03, mean +- std over seeds")
         ax.set_title("v03 cross-view (trained on v01+v02), recipes chosen on validation", fontsize=10)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    atomic_write(png, lambda tmp: fig.savefig(tmp, dpi=100), suffix=".png")
-    plt.close(fig)
+    save_figure(fig, png, dpi=100)
 
 
 def main(argv: list[str] | None = None) -> int:
