@@ -26,7 +26,7 @@ from realtime.files import atomic_write
 from realtime.library import LibraryError
 from realtime.options import add_session_options, session_from
 from realtime.paths import DEMO_CLIP
-from realtime.session import AppError, Capture, Session, camera_available, describe_source
+from realtime.session import AppError, Session, camera_available
 
 
 def parser() -> argparse.ArgumentParser:
@@ -94,12 +94,8 @@ def record(s: Session, label: str, video: str | None, start: float, end: float |
     """Adds prototypes of ``label`` from a video segment or a live camera recording."""
     if video is not None:
         seg = s.capture(video, start, float("inf") if end is None else end)
-    else:
-        cap = Capture(seconds, describe_source(camera))
-        for fr in s.frames(camera, recognize=False):
-            if cap.add(fr):
-                break
-        seg = cap.segment()
+    else:                                   # a camera's clock starts at its first frame
+        seg = s.capture(camera, 0.0, seconds)
     if not len(seg.times):
         raise AppError(f"no frames between {start} s and {end if video is not None else seconds} s in {seg.source}")
     ids = s.save(label, seg)

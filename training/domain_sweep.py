@@ -25,7 +25,7 @@ from training.plots import pyplot, save_figure
 from training.config import DEFAULT_KG, DEFAULT_NWUCLA
 from training.data.mediapipe import DEFAULT_VIDEOS
 from training.evaluate_mediapipe import cross_sensor, load_data, multiview, sensor_probe
-from training.export import Exported, load_trained
+from training.export import Exported, load_trained, motion_features
 from training.metrics import accuracy, knn1
 from training.protocols import aligned_joints, module_embed, raw_joints
 from training.sweep import _mean_std, run_all
@@ -38,8 +38,7 @@ def motion_only(window: int = 32):
 
     def fn(windows: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            a = align(torch.as_tensor(np.asarray(windows, np.float32)))
-        return (a[:, 4:] - a[:, :-4])[:, ::4].flatten(1).numpy()
+            return motion_features(align(torch.as_tensor(np.asarray(windows, np.float32)))).numpy()
     return fn
 
 

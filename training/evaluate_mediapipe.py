@@ -36,7 +36,7 @@ from training.plots import pyplot, save_figure
 from training.config import DEFAULT_KG, DEFAULT_NWUCLA
 from training.data import load_kinder_gator, load_nwucla
 from training.data.mediapipe import DEFAULT_VIDEOS, LIGHTSTAGE, NTU, VideoWindows, clip_windows, video_windows
-from training.metrics import l2n
+from training.metrics import knn1, l2n
 from training.protocols import EmbedFn, aligned_joints, raw_joints
 
 LENGTH = 32
@@ -66,9 +66,9 @@ def multiview(embed: EmbedFn, a: VideoWindows, b: VideoWindows, tolerance: float
 
 
 def knn_labels(embed: EmbedFn, gallery: list[VideoWindows], labels: list[str], query: np.ndarray) -> list[str]:
-    g = l2n(embed(np.concatenate([v.windows for v in gallery])))
+    g = embed(np.concatenate([v.windows for v in gallery]))
     y = np.concatenate([[lab] * len(v.windows) for v, lab in zip(gallery, labels)])
-    return list(y[np.argmax(l2n(embed(query)) @ g.T, axis=1)])
+    return list(knn1(g, y, embed(query)))
 
 
 def record_once(embed: EmbedFn, ntu: dict[str, VideoWindows]) -> dict:
@@ -102,9 +102,8 @@ def sensor_probe(embed: EmbedFn, mediapipe: list[VideoWindows], kinect: list[Vid
 
 def cross_sensor(embed: EmbedFn, nwucla_v1: list, query: VideoWindows) -> dict:
     from training.protocols import windows_of
-    g = l2n(embed(windows_of(nwucla_v1, LENGTH)))
     names = np.array([c.label_name for c in nwucla_v1])
-    pred = names[np.argmax(l2n(embed(query.windows)) @ g.T, axis=1)]
+    pred = knn1(embed(windows_of(nwucla_v1, LENGTH)), names, embed(query.windows))
     return {"pick_up_share": float(np.isin(pred, list(PICK_UP)).mean()), "queries": len(pred),
             "chance": float(np.isin(names, list(PICK_UP)).mean()),
             "predicted": {k: int(v) for k, v in zip(*np.unique(pred, return_counts=True))}}

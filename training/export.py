@@ -25,6 +25,12 @@ from training.model import Encoder
 from training.protocols import module_embed, unknown_threshold
 
 
+def motion_features(aligned: torch.Tensor, step: int = 4, every: int = 4) -> torch.Tensor:
+    """``[B, T, J, 3]`` aligned windows -> ``[B, D]``: each joint's displacement over ``step`` frames,
+    every ``every`` frames (the hybrid's motion part, before normalising)."""
+    return (aligned[:, step:] - aligned[:, :-step])[:, ::every].flatten(1)
+
+
 class Exported(nn.Module):
     """Encoder embedding, optionally joined with hand-made features of the aligned window (a *hybrid*).
 
@@ -64,7 +70,7 @@ class Exported(nn.Module):
             p = F.normalize((a.flatten(1) - self.pca_mean) @ self.pca_axes, dim=1)
             parts.append(p * math.sqrt(self.hybrid_weight))
         if self.motion_weight > 0.0:
-            m = (a[:, self.motion_step:] - a[:, :-self.motion_step])[:, ::self.motion_every].flatten(1)
+            m = motion_features(a, self.motion_step, self.motion_every)
             parts.append(F.normalize(m, dim=1) * math.sqrt(self.motion_weight))
         return torch.cat(parts, dim=1)
 

@@ -10,13 +10,13 @@ the pose model: a changed file is never read from a stale cache.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from realtime.files import atomic_write
+from realtime.library import file_sha256
 from realtime.paths import DEFAULT_POSE_MODEL, ROOT
 from realtime.pipeline import live_windows
 from realtime.settings import Settings
@@ -41,20 +41,12 @@ class VideoWindows:
     windows: np.ndarray
 
 
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def skeletons(video: str | Path, cache: Path | None = CACHE) -> tuple[np.ndarray, np.ndarray]:
     """``(times [F], canonical skeletons [F, 20, 3], NaN where nobody)`` of a video, as the app sees it."""
     video = Path(video)
     if not video.is_file():
         raise FileNotFoundError(f"video not found: {video}")
-    key = cache / f"{video.stem}-{_sha(video)[:16]}-{_sha(DEFAULT_POSE_MODEL)[:8]}.npz" if cache else None
+    key = cache / f"{video.stem}-{file_sha256(video)[:16]}-{file_sha256(DEFAULT_POSE_MODEL)[:8]}.npz" if cache else None
     if key is not None and key.is_file():
         d = np.load(key)
         return d["times"], d["skeletons"]
