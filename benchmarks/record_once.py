@@ -65,7 +65,7 @@ def record_once(weights: Path, gallery, query, workdir: Path) -> dict:
         for w in ClipBank(query).full(enc.window).numpy():
             rec.classifier.reset()
             pred.append(rec.classify(w)[0].label)
-        labels, index_kind = rec.labels, rec.index.kind
+        labels, index_kind = rec.labels, rec.moving.index.kind
     truth = [c.label_name for c in query]
     return {"weights": str(weights), "training_data": enc.meta.training_data,
             "saw_view_3_in_training": 3 in enc.meta.saw_view,

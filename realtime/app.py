@@ -8,7 +8,7 @@
   focovil embed --video FILE --out E.npz    the raw canonical windows of a video and their embeddings
 
 Every command takes --library PATH (default: a file in your data folder, created on first use),
---encoder, --pose-model, --window, --stride and --threshold. Each command is a few lines over
+--encoder, --pose-model, --window, --stride and --strictness. Each command is a few lines over
 realtime.session.Session, which owns the library, the encoder, pose and the recognizer.
 """
 from __future__ import annotations

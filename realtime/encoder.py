@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,19 @@ def read_metadata(path: Path, text: str) -> EncoderMeta:
     if meta.joint_layout != LAYOUT_NAME or meta.joints != list(JOINTS):
         raise EncoderFileError(f"{path} expects joint layout {meta.joint_layout!r}, this app feeds {LAYOUT_NAME!r}")
     return meta
+
+
+def file_metadata(path: str | Path) -> EncoderMeta:
+    """An encoder file's metadata without loading its model (a TorchScript file is a zip archive
+    whose extra files sit under ``<archive>/extra/``): for showing what a file is, cheaply."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as z:
+            name = next(n for n in z.namelist() if n.endswith("/extra/" + METADATA_FILE))
+            text = z.read(name).decode("utf-8")
+    except (OSError, zipfile.BadZipFile, StopIteration, UnicodeDecodeError) as e:
+        raise EncoderFileError(f"{path} is not a FoCoViL encoder file ({type(e).__name__})") from e
+    return read_metadata(path, text)
 
 
 def load_encoder(path: str | Path, device: str | None = None, cpu_threads: int | None = None) -> EncoderRuntime:

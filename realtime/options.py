@@ -14,13 +14,15 @@ def add_session_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--pose-model", help="a pose_landmarker_{lite,full,heavy}.task (default: shipped full)")
     ap.add_argument("--window", type=float, default=None, help="window length, seconds")
     ap.add_argument("--stride", type=float, default=None, help="seconds between labels")
-    ap.add_argument("--threshold", type=float, default=None, help="similarity below which the answer is 'unknown'")
+    ap.add_argument("--strictness", type=float, default=None,
+                    help="0-100: how sure a match must be before it is named, else 'unknown' (default "
+                         f"{Settings().strictness:g}: the share of correct matches measured to fall below it)")
     ap.add_argument("--verbose", action="store_true", help="show the libraries' INFO/WARNING output")
 
 
 def settings_from(a: argparse.Namespace, base: Settings | None = None) -> Settings:
     """``base`` (default: :class:`Settings`) with the options that were given."""
-    given = {k: v for k, v in (("window_s", a.window), ("stride_s", a.stride), ("threshold", a.threshold))
+    given = {k: v for k, v in (("window_s", a.window), ("stride_s", a.stride), ("strictness", a.strictness))
              if v is not None}
     return dataclasses.replace(base or Settings(), **given)
 

@@ -17,6 +17,7 @@ from realtime.classify import Classifier, Prediction, threshold_for
 from realtime.encoder import EncoderRuntime
 from realtime.index import PrototypeIndex, build_index
 from realtime.library import Library
+from realtime.motion import motion_energy
 from realtime.settings import Settings
 from realtime.window import SlidingWindow, Window, resample_by_time
 
@@ -34,7 +35,8 @@ class WindowResult:
         p = self.prediction
         return {"start": round(self.start, 3), "end": round(self.end, 3), "label": p.label,
                 "score": round(p.score, 4), "similarity": None if not np.isfinite(p.similarity) else round(p.similarity, 4),
-                "topk": [[lab, round(s, 4)] for lab, s in p.topk], "person": p.person}
+                "topk": [[lab, round(s, 4)] for lab, s in p.topk], "person": p.person, "state": p.state,
+                "motion": None if not np.isfinite(p.motion) else round(p.motion, 4)}
 
 
 @dataclass
@@ -65,16 +67,28 @@ def live_windows(samples: Iterable[tuple[float, np.ndarray | None]], length: int
                 yield w
 
 
+@dataclass
+class Gallery:
+    """The prototypes a window of one kind (moving or still) is matched against."""
+    index: PrototypeIndex | None
+    labels: list[str]
+
+
 class Recognizer:
-    """Skeleton stream -> labels, with the prototype index kept in sync with the library."""
+    """Skeleton stream -> labels, with the prototype indexes kept in sync with the library.
+
+    Prototypes are split by motion (:mod:`realtime.motion`): a still window (the person stands
+    still) is only matched against the still prototypes of still-pose labels (most of whose
+    windows are still), and is "idle" when none matches; a moving window only against moving
+    ones, so a recorded still pose never names a motion."""
 
     def __init__(self, encoder: EncoderRuntime, library: Library, settings: Settings | None = None):
         self.encoder, self.library = encoder, library
         self.settings = settings or Settings()
         self.window = self._make_window()
         self.classifier = self._make_classifier()
-        self.index: PrototypeIndex | None = None
-        self.labels: list[str] = []
+        self.moving = self.still = Gallery(None, [])
+        self._energy: dict[int, float] = {}      # prototype id -> motion energy of its raw window
         self._next_no_person_t = -np.inf
         self.refresh()
 
@@ -83,32 +97,59 @@ class Recognizer:
 
     def _make_classifier(self) -> Classifier:
         s = self.settings
-        thr = s.threshold if s.threshold is not None else threshold_for(self.encoder.meta)
-        return Classifier(k=s.k, threshold=thr, smoothing=s.smoothing, hysteresis=s.hysteresis)
+        return Classifier(k=s.k, threshold=threshold_for(self.encoder.meta, s), smoothing=s.smoothing,
+                          hysteresis=s.hysteresis)
+
+    @property
+    def threshold(self) -> float:
+        return self.classifier.threshold
 
     def apply(self, settings: Settings) -> None:
         """New settings take effect from the next sample (the window restarts)."""
+        idle_changed = settings.idle_motion_m != self.settings.idle_motion_m
         self.settings = settings
         self.window = self._make_window()
         self.classifier = self._make_classifier()
+        if idle_changed:
+            self.refresh()
 
     def refresh(self) -> None:
-        """Re-embed what the library lacks for this encoder and rebuild the index."""
+        """Re-embed what the library lacks for this encoder and rebuild the indexes."""
         self.library.ensure_embedded(self.encoder)
-        _, self.labels, vectors = self.library.embeddings_for(self.encoder)
-        self.index = build_index(vectors) if len(vectors) else None
+        ids, labels, vectors = self.library.embeddings_for(self.encoder)
+        if any(int(i) not in self._energy for i in ids):
+            self._energy.update((p.id, motion_energy(p.window)) for p in self.library.prototypes(with_windows=True)
+                                if p.window is not None)
+        still = np.array([self._energy.get(int(i), np.inf) < self.settings.idle_motion_m for i in ids], dtype=bool)
+        # A still pose is a label most of whose windows are still; the still lead-in of a recorded
+        # motion (the person waiting for it to start) must not name standing still.
+        lab = np.array(labels, dtype=object)
+        still_label = {k: still[lab == k].mean() >= 0.5 for k in set(labels)}
+        pose = still & np.array([still_label[k] for k in labels], dtype=bool)
+
+        def gallery(mask: np.ndarray) -> Gallery:
+            return Gallery(build_index(vectors[mask]) if mask.any() else None,
+                           [lab for lab, m in zip(labels, mask) if m])
+        self.moving, self.still = gallery(~still), gallery(pose)
         self.classifier.reset()
 
+    @property
+    def labels(self) -> list[str]:
+        return self.moving.labels + self.still.labels
+
     def classify(self, window: np.ndarray) -> tuple[Prediction, float, float]:
+        energy = motion_energy(window)
+        idle = energy < self.settings.idle_motion_m
         t0 = time.perf_counter()
         emb = self.encoder.embed(window[None])
         t1 = time.perf_counter()
-        if self.index is None:
-            return self.classifier.update(np.zeros(0), []), (t1 - t0) * 1e3, 0.0
-        scores, idx = self.index.search(emb, min(self.settings.k, len(self.index)))
+        g = self.still if idle else self.moving
+        if g.index is None:
+            return self.classifier.update(np.zeros(0), [], idle, energy), (t1 - t0) * 1e3, 0.0
+        scores, idx = g.index.search(emb, min(self.settings.k, len(g.index)))
         t2 = time.perf_counter()
-        labels = [self.labels[i] if i >= 0 else None for i in idx[0]]
-        return self.classifier.update(scores[0], labels), (t1 - t0) * 1e3, (t2 - t1) * 1e3
+        labels = [g.labels[i] if i >= 0 else None for i in idx[0]]
+        return self.classifier.update(scores[0], labels, idle, energy), (t1 - t0) * 1e3, (t2 - t1) * 1e3
 
     def push(self, t: float, skeleton: np.ndarray | None, want_aligned: bool = False) -> list[WindowResult]:
         """One timestamped skeleton (or None: nobody in view) -> results of the windows it completes."""

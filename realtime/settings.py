@@ -11,13 +11,22 @@ from dataclasses import dataclass, fields
 
 @dataclass
 class Settings:
-    """How windows become labels. ``threshold=None``: the encoder's own measured "unknown" threshold."""
+    """How windows become labels.
+
+    ``strictness`` (0-100, :mod:`realtime.strictness`) sets the "unknown" threshold through the
+    encoder's measured table; ``threshold`` (a raw similarity) overrides it, for experiments only.
+    A window whose motion energy is below ``idle_motion_m`` (:mod:`realtime.motion`) is "idle"
+    unless a still prototype matches it."""
     window_s: float = 1.8        # live window duration; resampled to the encoder's T frames
     stride_s: float = 0.2        # a new label every stride_s seconds
     max_gap_s: float = 0.5       # longer stretches with nobody in view reset the window
     min_coverage: float = 0.6    # a window with a person in less of its time is not classified
     k: int = 5                   # nearest prototypes that vote
+    # Strictness 8: best balance of enrolled named right and never-enrolled rejected on NW-UCLA's
+    # validation split (README, "Unknown, idle and strictness"; chosen there, never on v03)
+    strictness: float = 8.0
     threshold: float | None = None
+    idle_motion_m: float = 0.03  # realtime.motion.IDLE_MOTION_M
     # EMA weight of the past in the label's vote share: time constant 1 / (1 - 0.6) = 2.5 windows
     # (0.5 s at the default stride). One odd window never flips the label; two in a row may.
     smoothing: float = 0.6
@@ -33,11 +42,9 @@ class RecordingDefaults:
     source: str = ""             # last source chosen ("": camera 0 if there is one, else the demo clip)
 
 
-# What the window stores between runs (QSettings): key -> (type, default). The threshold is stored
-# as -0.01 for "auto" (the spin box's special value), everything else as it is in the dataclasses.
+# What the window stores between runs (QSettings): key -> (type, default), as in the dataclasses.
 STORED: dict[str, tuple[type, object]] = {
-    **{f.name: (float, f.default) for f in fields(Settings) if f.name in ("window_s", "stride_s", "smoothing")},
-    "threshold": (float, -0.01),
+    **{f.name: (float, f.default) for f in fields(Settings) if f.name in ("window_s", "stride_s", "smoothing", "strictness")},
     **{f.name: (f.type if isinstance(f.type, type) else {"float": float, "int": int, "bool": bool, "str": str}[f.type],
                 f.default) for f in fields(RecordingDefaults)},
 }

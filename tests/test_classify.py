@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from realtime.classify import (DEFAULT_THRESHOLD, NO_PERSON, UNKNOWN, Classifier, Prediction, threshold_for)
+from realtime.classify import (DEFAULT_THRESHOLD, IDLE, NO_PERSON, UNKNOWN, Classifier, Prediction, threshold_for)
+from realtime.settings import Settings
+from realtime.strictness import meaning, threshold_at
 from realtime.encoder import EncoderMeta
 from realtime.index import build_index
 from realtime.settings import Settings
@@ -87,13 +89,34 @@ def test_reset_forgets_history():
     assert step(clf, "sit").label == "sit"
 
 
+def _meta(metrics: dict) -> EncoderMeta:
+    return EncoderMeta(window=32, fps=15.0, embedding_dim=8, metrics=metrics)
+
+
 def test_threshold_comes_from_encoder_metadata_when_it_was_measured():
-    def meta(metrics: dict) -> EncoderMeta:
-        return EncoderMeta(window=32, fps=15.0, embedding_dim=8, metrics=metrics)
-    assert threshold_for(meta({"unknown_threshold": 0.8})) == 0.8
-    assert threshold_for(meta({})) == DEFAULT_THRESHOLD == threshold_for(None)
+    assert threshold_for(_meta({"unknown_threshold": 0.8})) == 0.8          # a file from before strictness
+    assert threshold_for(_meta({})) == DEFAULT_THRESHOLD == threshold_for(None)
+    assert threshold_for(_meta({"unknown_threshold": 0.8}), Settings(threshold=0.3)) == 0.3   # raw override
     with pytest.raises(ValueError):
         Classifier(smoothing=1.0)
+
+
+def test_strictness_reads_the_encoders_table_and_says_what_it_was_measured_to_do():
+    table = {"levels": [0, 50, 100], "thresholds": [0.5, 0.7, 0.9], "named_right": [0.9, 0.6, 0.0],
+             "rejected": [0.2, 0.7, 1.0], "data": "test data"}
+    m = _meta({"strictness": table, "unknown_threshold": 0.8})
+    assert threshold_at(m, 25) == pytest.approx(0.6) and threshold_for(m, Settings(strictness=100)) == 0.9
+    assert "names 75 % of recorded actions right" in meaning(m, 25) and "45 %" in meaning(m, 25)
+    with pytest.raises(ValueError, match="strictness is 0-100"):
+        threshold_at(m, 120)
+
+
+def test_a_still_window_that_matches_no_still_prototype_is_idle_not_unknown():
+    clf = Classifier(threshold=0.8, smoothing=0.0)
+    assert clf.update(np.zeros(0), [], idle=True).label == IDLE             # no still prototypes at all
+    assert clf.update(np.array([0.5]), ["stand"], idle=True).label == IDLE  # a still one, too far
+    assert clf.update(np.array([0.9]), ["stand"], idle=True).label == "stand"
+    assert Classifier().update(np.array([0.1]), ["wave"]).label == UNKNOWN
 
 
 def test_with_a_real_faiss_index_nearest_prototypes_decide_the_label():

@@ -204,7 +204,7 @@ def test_settings_kept_between_runs(qtbot, tmp_path):
     shutil.copyfile(SHIPPED_LIBRARY, lib)
     w = MainWindow(library_path=lib, source=str(DEMO_CLIP), store=QSettings(ini, QSettings.IniFormat))
     qtbot.addWidget(w)
-    w.settings_panel.threshold.setValue(0.42)
+    w.settings_panel.strictness.setValue(35)
     w.settings_panel.window.setValue(2.5)
     w.settings_panel.stride.setValue(0.3)
     w.settings_panel.smoothing.setValue(0.2)
@@ -214,15 +214,19 @@ def test_settings_kept_between_runs(qtbot, tmp_path):
     w2 = MainWindow(library_path=lib, store=QSettings(ini, QSettings.IniFormat))
     qtbot.addWidget(w2)
     s = w2.settings()
-    assert (s.threshold, s.window_s, s.stride_s, s.smoothing) == pytest.approx((0.42, 2.5, 0.3, 0.2))
+    assert (s.strictness, s.window_s, s.stride_s, s.smoothing) == pytest.approx((35, 2.5, 0.3, 0.2))
+    assert s.threshold is None    # strictness, through the encoder's table, sets the similarity
     assert w2.record.seconds.value() == 4.5 and not w2.source_bar.loop_box.isChecked()
     assert Path(w2.source_bar.source_box.currentText()).resolve() == DEMO_CLIP.resolve()
     w2.resize(1280, 820)
     w2.show()
     w2.tabs.setCurrentIndex(2)
     shot(w2, "settings_panel.png")
-    w2.settings_panel.threshold.setValue(-0.01)
-    assert w2.settings().threshold is None     # "auto": the encoder's own threshold
+    # what the level was measured to do, read from the encoder file before any run
+    assert "recorded actions right" in w2.settings_panel.meaning.text()
+    text = w2.settings_panel.meaning.text()
+    w2.settings_panel.strictness.setValue(80)
+    assert w2.settings_panel.meaning.text() != text
     w2.close()
 
 
@@ -239,7 +243,7 @@ def session_options_only():
 
 @pytest.mark.parametrize("command", ["focovil", "python -m realtime.gui"])
 def test_command_line_options_reach_the_window(qtbot, tmp_path, command):
-    """--window/--stride/--threshold override the stored settings for this run (not stored); the
+    """--window/--stride/--strictness override the stored settings for this run (not stored); the
     library, encoder, pose model, verbose and the source reach the window's session."""
     from PyQt5.QtCore import QSettings
 
@@ -252,11 +256,11 @@ def test_command_line_options_reach_the_window(qtbot, tmp_path, command):
     store.setValue("window_s", 1.2)
     store.setValue("smoothing", 0.3)
     argv = ["--library", str(lib), "--encoder", str(DEFAULT_ENCODER), "--pose-model", str(DEFAULT_POSE_MODEL),
-            "--verbose", "--video", str(DEMO_CLIP), "--window", "2.5", "--stride", "0.4", "--threshold", "0.7"]
+            "--verbose", "--video", str(DEMO_CLIP), "--window", "2.5", "--stride", "0.4", "--strictness", "40"]
     w = build_window((session_options_only() if command == "focovil" else gui_parser()).parse_args(argv), store)
     qtbot.addWidget(w)
     s = w.settings()
-    assert (s.window_s, s.stride_s, s.threshold, s.smoothing) == pytest.approx((2.5, 0.4, 0.7, 0.3))
+    assert (s.window_s, s.stride_s, s.strictness, s.smoothing) == pytest.approx((2.5, 0.4, 40, 0.3))
     assert w.session.settings == s                  # what the next Start recognises with
     assert w.session.library.path == lib and w.session.encoder_path == DEFAULT_ENCODER
     assert w.session.pose_model == str(DEFAULT_POSE_MODEL) and w.session.verbose
@@ -408,3 +412,23 @@ def test_window_runs_on_the_encoder_retraining_promoted(qtbot, tmp_path):
     qtbot.waitUntil(lambda: w.encoder is not None, timeout=60_000)
     assert w.encoder.path.name == "focovil-v2.pt"
     w.close()
+
+
+def test_label_card_shows_unknown_and_idle_plainly_and_apart(qtbot):
+    """The three non-action answers read differently: "unknown" and "idle" each say why."""
+    from realtime.classify import IDLE, UNKNOWN, Prediction
+    from realtime.gui.label_card import LabelCard
+    from realtime.gui.style import STYLE
+    card = LabelCard()
+    card.setStyleSheet(STYLE)
+    qtbot.addWidget(card)
+    card.resize(420, 330)
+    card.show()
+    card.show_prediction(Prediction(UNKNOWN, 1.0, [(UNKNOWN, 1.0)], similarity=0.52, motion=0.21))
+    assert card.label_view.text() == UNKNOWN and "not one of your actions" in card.detail_view.text()
+    assert card.label_view.property("state") == "quiet" and card.confidence.value() == 0
+    shot(card, "label_unknown.png")
+    card.show_prediction(Prediction(IDLE, 1.0, [(IDLE, 1.0)], similarity=float("nan"), motion=0.014))
+    assert "standing still" in card.detail_view.text() and "1.4 cm" in card.detail_view.text()
+    assert card.label_view.property("state") == "idle"
+    shot(card, "label_idle.png")

@@ -22,7 +22,8 @@ from realtime.encoder import FORMAT, METADATA_FILE, EncoderMeta  # noqa: F401  (
 from realtime.files import atomic_write
 from realtime.skeleton import NUM_JOINTS
 from training.model import Encoder
-from training.protocols import module_embed, unknown_threshold
+from training.open_set import calibrate
+from training.protocols import module_embed
 
 
 def motion_features(aligned: torch.Tensor, step: int = 4, every: int = 4) -> torch.Tensor:
@@ -171,17 +172,10 @@ def fit_pca(enc: Encoder, cfg: dict, dims: int) -> tuple[torch.Tensor, torch.Ten
     return mean, v[:dims].T.contiguous()
 
 
-def calibrate_threshold(module: nn.Module, cfg: dict, keep: float = 0.95) -> dict:
-    """The "unknown" similarity threshold that keeps ``keep`` of correct cross-view matches.
-
-    NW-UCLA, one recording per prototype: views 1+2 are the library, view-3 clips the queries
-    (``protocols.unknown_threshold``). The app reads it from the metadata.
-    """
-    from training.data import load_nwucla
-    gallery, query = load_nwucla(cfg["nwucla"], views=(1, 2)), load_nwucla(cfg["nwucla"], views=(3,))
-    thr = unknown_threshold(module_embed(module), gallery, query, cfg["window"], keep)
-    return {"unknown_threshold": thr, "unknown_threshold_keeps": keep,
-            "unknown_threshold_data": "NW-UCLA v01+v02 prototypes, v03 queries"}
+def calibrate_threshold(module: nn.Module, cfg: dict) -> dict:
+    """Strictness's table and the single "unknown" threshold (``training.open_set.calibrate``):
+    the app reads them from the metadata."""
+    return calibrate(module_embed(module), cfg["nwucla"], cfg["window"], cfg.get("protocol", "cross-view"))
 
 
 def export(model_pt: str | Path, out: str | Path, metrics: dict | None = None,
@@ -207,6 +201,19 @@ def rehybrid(encoder_file: str | Path, out: str | Path, motion_weight: float, ca
     return _write(module, meta, dict(base.meta.config), out, calibrate)
 
 
+def recalibrate(encoder_file: str | Path, out: str | Path) -> EncoderMeta:
+    """The same encoder file (model and metadata), with its strictness table and "unknown"
+    threshold measured again by today's ``calibrate``."""
+    from realtime.encoder import load_encoder
+    rt = load_encoder(encoder_file, device="cpu")
+    cfg = rt.meta.config
+    metrics = {k: v for k, v in rt.meta.metrics.items() if not k.startswith("unknown_threshold")}
+    metrics.update(calibrate(rt.embed, cfg["nwucla"], rt.window, cfg.get("protocol", "cross-view")))
+    meta = rt.meta.replace(metrics=metrics)
+    save_encoder(rt.module, meta, out)
+    return meta
+
+
 def _write(module: Exported, meta: EncoderMeta, cfg: dict, out: str | Path, calibrate: bool) -> EncoderMeta:
     hybrid, dim = hybrid_of(module, int(meta.window))
     meta = meta.replace(embedding_dim=dim, hybrid=hybrid)
@@ -228,11 +235,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hybrid-dims", type=int, default=64)
     ap.add_argument("--motion-weight", type=float, default=0.0,
                     help="share of cosine similarity given to the aligned joints' motion (Exported)")
-    ap.add_argument("--calibrate", action="store_true", help="measure the 'unknown' threshold on NW-UCLA into the metadata")
+    ap.add_argument("--calibrate", action="store_true", help="measure strictness's table on NW-UCLA into the metadata")
+    ap.add_argument("--recalibrate", action="store_true",
+                    help="with --from-encoder: the same file, only its strictness table measured again")
     ap.add_argument("--evaluate", action="store_true",
                     help="measure the cross-view protocol (encoder and both baselines) into the metadata; "
                          "only for encoders that never saw view 3")
     a = ap.parse_args(argv)
+    if a.from_encoder and a.recalibrate:
+        meta = recalibrate(a.from_encoder, a.out)
+        print(json.dumps({"out": a.out, "strictness": meta.metrics["strictness"]["thresholds"][:12]}))
+        return 0
     if a.from_encoder:
         meta = rehybrid(a.from_encoder, a.out, a.motion_weight, calibrate=a.calibrate)
         print(json.dumps({"out": a.out, "embedding_dim": meta.embedding_dim, "hybrid": meta.hybrid, "metrics": meta.metrics}))

@@ -77,19 +77,6 @@ def module_embed(module: torch.nn.Module, batch: int = 512) -> EmbedFn:
     return fn
 
 
-def unknown_threshold(embed_fn: EmbedFn, gallery: list[Clip], query: list[Clip], length: int, keep: float) -> float:
-    """The "unknown" similarity threshold that keeps ``keep`` of correct matches (rounded to 4 places).
-
-    Each query's best similarity to a same-label gallery item is a correct match; the threshold is
-    their ``1 - keep`` quantile. Similarities are only comparable within one encoder, so each
-    encoder file carries its own (``metrics.unknown_threshold``).
-    """
-    eg, eq = embed_fn(windows_of(gallery, length)), embed_fn(windows_of(query, length))
-    same = labels_of(query)[:, None] == labels_of(gallery)[None, :]
-    best_same = np.where(same, eq @ eg.T, -np.inf).max(axis=1)
-    return round(float(np.quantile(best_same, 1 - keep)), 4)
-
-
 def gallery_query(embed_fn: EmbedFn, gallery: list[Clip], query: list[Clip], length: int,
                   class_names: list[str], linear: bool = True) -> dict:
     """kNN-1 and linear probe trained on the gallery, tested on the queries."""

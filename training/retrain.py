@@ -154,22 +154,20 @@ def retrain(library: str | Path, base_path: str | Path | None, data: list[str] |
     work.mkdir(parents=True, exist_ok=True)
     rank = int(os.environ.get("RANK", "0"))
     window = base.cfg.window
-    keep = base.meta.metrics.get("unknown_threshold_keeps")
+    calibrated = "strictness" in base.meta.metrics or "unknown_threshold" in base.meta.metrics
     if rank == 0:
-        before = evaluate(load_encoder(base.path, device="cpu").embed, window, user, cv_gallery, cv_query, keep)
+        before = evaluate(load_encoder(base.path, device="cpu").embed, window, user, cv_gallery, cv_query)
     trained = train_candidate(base, user, nw_train, settings, work, resume)
     if trained["rank"] != 0:
         return {}
     module = candidate_module(base)
-    after = evaluate(module_embed(module), window, user, cv_gallery, cv_query, keep)
+    after = evaluate(module_embed(module), window, user, cv_gallery, cv_query, data[0] if calibrated else None)
     promoted, reasons = decide(before, after, settings)
     n_labels = len({c.label for c in user.train})
     metrics = dict(base.meta.metrics)
     metrics.pop("cross-view", None)   # the base's numbers are not this file's
     metrics["retrain_check"] = {"user_knn1": after["user"]["knn1"], "cross_view_knn1": after["cross_view"]["knn1"]}
-    if "unknown_threshold" in after:
-        metrics["unknown_threshold"] = after["unknown_threshold"]
-        metrics["unknown_threshold_data"] = f"NW-UCLA v01+v02 prototypes, v03 queries (subjects {settings.nwucla_subjects or 'all'})"
+    metrics.update(after.get("calibration", {}))     # strictness measured again for the new file
     candidate = export_candidate(base, module, work / "candidate.pt", {
         "training_data": list(base.meta.training_data) + [
             f"fine-tuned: NW-UCLA views 1+2 ({len(nw_train)} clips) + user library {lib_path.name} "

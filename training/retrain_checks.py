@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from training.data.clips import Clip
 from training.data.nwucla import CLASS_NAMES
-from training.protocols import EmbedFn, gallery_query, unknown_threshold
+from training.open_set import calibrate
+from training.protocols import EmbedFn, gallery_query
 from training.retrain_inputs import Settings, UserData
 
 
 def evaluate(embed_fn: EmbedFn, window: int, user: UserData, cv_gallery: list[Clip], cv_query: list[Clip],
-             keep: float | None = None) -> dict:
-    """Both checks (kNN-1, per label) for one encoder; ``keep``: also calibrate the 'unknown' threshold."""
+             nwucla_root=None) -> dict:
+    """Both checks (kNN-1, per label) for one encoder; ``nwucla_root``: also calibrate strictness
+    (``training.open_set.calibrate``) into ``out["calibration"]``."""
     u = gallery_query(embed_fn, user.train, user.heldout, window, user.label_names, linear=False)
     cv = gallery_query(embed_fn, cv_gallery, cv_query, window, CLASS_NAMES, linear=False)
     out = {"user": u, "cross_view": cv}
-    if keep is not None:
-        out["unknown_threshold"] = unknown_threshold(embed_fn, cv_gallery, cv_query, window, keep)
+    if nwucla_root is not None:
+        out["calibration"] = calibrate(embed_fn, nwucla_root, window)
     return out
 
 

@@ -6,14 +6,29 @@ import math
 from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from realtime.classify import NO_PERSON, UNKNOWN
+from realtime.classify import IDLE, NO_PERSON, UNKNOWN, state_of
 
 from .style import set_state
 
 
 def quiet(label: str) -> str:
-    """The style state of a label: "quiet" (greyed) for "unknown" and "no person"."""
-    return "quiet" if label in (UNKNOWN, NO_PERSON) else ""
+    """The style state of a label: "quiet" (greyed) for "unknown" and "no person", "idle" (blue-grey)
+    for a person standing still, "" for an action."""
+    return {UNKNOWN: "quiet", NO_PERSON: "quiet", IDLE: "idle"}.get(label, "")
+
+
+def detail_of(p) -> str:
+    """The line under the label: why this answer, in words and numbers."""
+    sim = "–" if not math.isfinite(p.similarity) else f"{p.similarity:.2f}"
+    motion = "" if not math.isfinite(p.motion) else f"   ·   motion {100 * p.motion:.1f} cm"
+    state = state_of(p.label)
+    if state == NO_PERSON:
+        return "nobody in view"
+    if state == IDLE:
+        return f"standing still, not doing an action{motion}"
+    if state == UNKNOWN:
+        return f"not one of your actions   ·   best similarity {sim}{motion}"
+    return f"similarity {sim}   ·   vote {p.score:.0%}{motion}"
 
 
 class LabelCard(QFrame):
@@ -75,9 +90,10 @@ class LabelCard(QFrame):
         self.current_label = p.label
         self.label_view.setText(p.label)
         set_state(self.label_view, quiet(p.label))
-        sim = "–" if not math.isfinite(p.similarity) else f"{p.similarity:.2f}"
-        self.detail_view.setText(f"similarity {sim}   ·   vote {p.score:.0%}" if p.person else "nobody in view")
-        self.confidence.setValue(0 if quiet(p.label) else int(round(100 * p.score)))
+        self.detail_view.setText(detail_of(p))
+        action = state_of(p.label) == "action"
+        self.confidence.setValue(int(round(100 * p.score)) if action else 0)
+        self.confidence.setFormat("confidence %p%" if action else "no action named")
         others = [(lab, s) for lab, s in p.topk if lab != p.label][:3]
         for i in range(3):
             lab, s = others[i] if i < len(others) else ("", 0.0)

@@ -1,46 +1,64 @@
-"""The Settings tab: the "unknown" threshold, window length, stride and smoothing of the labels."""
+"""The Settings tab: strictness ("unknown" when unsure), window length, stride and smoothing."""
 from __future__ import annotations
 
+import dataclasses
+
 from PyQt5.QtCore import pyqtSignal
-from PyQt5.QtWidgets import QDoubleSpinBox, QFormLayout, QLabel, QWidget
+from PyQt5.QtWidgets import QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QWidget
 
 from realtime.settings import Settings
-
-AUTO = -0.01      # the threshold box's special value: the encoder's own threshold (as STORED keeps it)
+from realtime.strictness import meaning
 
 
 class SettingsPanel(QWidget):
-    """Spin boxes over :class:`Settings`; ``changed`` carries the new settings on every edit."""
+    """Spin boxes over :class:`Settings`; ``changed`` carries the new settings on every edit.
+
+    Beside strictness, what that level was measured to do with the running encoder (its table)."""
 
     changed = pyqtSignal(object)      # Settings
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        self.meta = None                  # the running encoder's metadata, once one is loaded
         f = QFormLayout(self)
-        self.threshold = QDoubleSpinBox(minimum=AUTO, maximum=1.0, singleStep=0.01, decimals=2,
-                                        specialValueText="auto (encoder's own)")
-        self.threshold.setToolTip("Similarity below which a window is \"unknown\"")
+        self.strictness = QSpinBox(minimum=0, maximum=100, singleStep=5, suffix=" %")
+        self.strictness.setToolTip("How sure a match must be before the action is named; below it the answer "
+                                   "is \u201cunknown\u201d. N % = the share of correct matches turned away.")
+        self.meaning = QLabel("", objectName="note", wordWrap=True)
         self.window = QDoubleSpinBox(minimum=0.5, maximum=5.0, singleStep=0.1, decimals=1, suffix=" s")
         self.stride = QDoubleSpinBox(minimum=0.05, maximum=2.0, singleStep=0.05, decimals=2, suffix=" s")
         self.smoothing = QDoubleSpinBox(minimum=0.0, maximum=0.95, singleStep=0.05, decimals=2)
         self.smoothing.setToolTip("Weight of the past in the label's moving average (0: none)")
         self.window.setToolTip("How much of the past each label looks at")
         self.stride.setToolTip("How often a new label comes")
-        f.addRow("\u201cUnknown\u201d below similarity", self.threshold)
+        f.addRow("Strictness", self.strictness)
+        f.addRow("", self.meaning)
         f.addRow("Window length", self.window)
         f.addRow("A label every", self.stride)
         f.addRow("Smoothing", self.smoothing)
-        f.addRow(QLabel("Changes apply at once (the window restarts) and are kept between runs.",
+        f.addRow(QLabel("\u201cIdle\u201d: a person in view who stands still (unless you recorded a still pose). "
+                        "Changes apply at once (the window restarts) and are kept between runs.",
                         objectName="note", wordWrap=True))
-        self._boxes = {"threshold": self.threshold, "window_s": self.window, "stride_s": self.stride,
+        self._boxes = {"strictness": self.strictness, "window_s": self.window, "stride_s": self.stride,
                        "smoothing": self.smoothing}
         for box in self._boxes.values():
             box.valueChanged.connect(lambda _v: self.changed.emit(self.settings()))
+        self.strictness.valueChanged.connect(lambda _v: self._show_meaning())
+        self._show_meaning()
 
     def settings(self) -> Settings:
-        thr = self.threshold.value()
-        return Settings(window_s=self.window.value(), stride_s=self.stride.value(),
-                        threshold=None if thr < 0 else thr, smoothing=self.smoothing.value())
+        return dataclasses.replace(Settings(), window_s=self.window.value(), stride_s=self.stride.value(),
+                                   strictness=float(self.strictness.value()), smoothing=self.smoothing.value())
+
+    def set_encoder(self, meta) -> None:
+        """The running encoder's metadata: its measured table gives strictness its meaning."""
+        self.meta = meta
+        self._show_meaning()
+
+    def _show_meaning(self) -> None:
+        s = self.strictness.value()
+        self.meaning.setText(meaning(self.meta, s) if self.meta is not None else
+                             "its measured meaning shows once the encoder is loaded (press Start)")
 
     def stored(self) -> dict:
         """This panel's keys of :data:`realtime.settings.STORED` and their values."""
@@ -51,5 +69,6 @@ class SettingsPanel(QWidget):
         for key, box in self._boxes.items():
             if key in values:
                 box.blockSignals(True)
-                box.setValue(values[key])
+                box.setValue(int(round(values[key])) if isinstance(box, QSpinBox) else values[key])
                 box.blockSignals(False)
+        self._show_meaning()

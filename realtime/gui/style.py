@@ -8,11 +8,13 @@ STYLE = """
 QMainWindow, QWidget#central { background: #f4f5f7; }
 QLabel#current { font-size: 30pt; font-weight: 600; color: #1b1f24; }
 QLabel#current[state="quiet"] { color: #8a9099; }
+QLabel#current[state="idle"] { color: #5b7a99; }
 QLabel#detail { font-size: 11pt; color: #4a5260; }
 QLabel#section { font-size: 10pt; font-weight: 600; color: #5a6270; text-transform: uppercase; }
 QFrame#card { background: white; border: 1px solid #dde1e6; border-radius: 8px; }
 QLabel#chip { background: #e8edf5; border-radius: 10px; padding: 3px 9px; color: #2c3440; }
 QLabel#chip[state="quiet"] { background: #eef0f2; color: #8a9099; }
+QLabel#chip[state="idle"] { background: #e6eef6; color: #5b7a99; }
 QLabel#banner { background: #fdecea; color: #8a1c12; border: 1px solid #f2b8b0; border-radius: 6px; padding: 8px; }
 QLabel#note { color: #4a5260; }
 QProgressBar { border: 1px solid #cfd5dc; border-radius: 4px; background: #eef0f3; height: 14px; text-align: center; }

@@ -16,6 +16,7 @@ from pathlib import Path
 from PyQt5.QtCore import QSettings, Qt, pyqtSignal
 from PyQt5.QtWidgets import QLabel, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from realtime.encoder import EncoderFileError, file_metadata
 from realtime.session import AppError, Segment, Session
 from realtime.settings import STORED, Settings
 
@@ -37,7 +38,7 @@ class MainWindow(QMainWindow):
                  pose_model: str | Path | None = None, source: int | str | None = None,
                  store: QSettings | None = None, verbose: bool = False, overrides: dict | None = None) -> None:
         """``source``: the one to show (None: the stored one); ``overrides``: :data:`STORED` values
-        given for this run only (the command line's --window/--stride/--threshold), not stored."""
+        given for this run only (the command line's --window/--stride/--strictness), not stored."""
         super().__init__()
         self.setWindowTitle("FoCoViL — live action recognition")
         self.store = store or QSettings("focovil", "focovil-gui")
@@ -48,6 +49,7 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(STYLE)
         self._build()
         self._load_settings(source)
+        self._show_encoder_meta()
         self.library_panel.open()
         self._update_buttons()
 
@@ -120,6 +122,13 @@ class MainWindow(QMainWindow):
         self.library_panel.error.connect(self.show_error)
         self.library_panel.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
 
+    def _show_encoder_meta(self) -> None:
+        """Strictness's measured meaning from the encoder file, before any run loads the model."""
+        try:
+            self.settings_panel.set_encoder(file_metadata(self.session.encoder_path))
+        except (AppError, EncoderFileError):
+            pass    # shown at Start, with the reason, by the run that loads it
+
     # ================================================================ settings (QSettings, by STORED)
     def _stored(self) -> dict:
         return {**self.settings_panel.stored(), **self.record.stored(), **self.source_bar.stored()}
@@ -191,6 +200,7 @@ class MainWindow(QMainWindow):
 
     def _on_ready(self, encoder, description: str) -> None:
         self.encoder = encoder
+        self.settings_panel.set_encoder(encoder.meta)
         self.library_panel.show_encoder()
         self.device_view.setText(device_text(encoder.device))
         self.device_view.setToolTip(f"encoder {encoder.path}")
