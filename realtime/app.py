@@ -45,6 +45,8 @@ def parser() -> argparse.ArgumentParser:
     rec.add_argument("--start", type=float, default=0.0)
     rec.add_argument("--end", type=float, default=None)
     rec.add_argument("--seconds", type=float, default=3.0)
+    rec.add_argument("--person", default=None, help="with several people in view (--persons N): a track id "
+                                                    "(as --headless prints them) or 'largest' (default)")
     lib = sub.add_parser("library", help="manage the prototype library")
     add_session_options(lib)
     lib.add_argument("action", choices=("list", "delete", "rename", "export", "import"))
@@ -60,6 +62,7 @@ def parser() -> argparse.ArgumentParser:
 def headless(s: Session, spec: str | int, out: str | None = None, echo: bool = False) -> dict:
     """Labels for every window of a video (or camera): JSON lines to ``out``, a summary returned."""
     counts: dict[str, int] = {}
+    tracks: dict[int, dict[str, int]] = {}
     n_frames = n_person = 0
     t_start = time.perf_counter()
     sink = open(out, "w") if out else None
@@ -70,15 +73,19 @@ def headless(s: Session, spec: str | int, out: str | None = None, echo: bool = F
             for w in fr.windows:
                 line = w.to_json()
                 counts[line["label"]] = counts.get(line["label"], 0) + 1
+                if line["track"]:
+                    per = tracks.setdefault(line["track"], {})
+                    per[line["label"]] = per.get(line["label"], 0) + 1
                 if sink:
                     sink.write(json.dumps(line) + "\n")
                 if echo:
-                    print(f"{line['start']:7.2f}-{line['end']:6.2f}s  {line['label']:<24} "
+                    print(f"{line['start']:7.2f}-{line['end']:6.2f}s  person {line['track']}  {line['label']:<24} "
                           f"score {line['score']:.2f}  sim {line['similarity'] or 0:.3f}", flush=True)
         p50 = {f"{k}_ms_p50": None if v is None else round(v, 3) for k, v in
                ((k, s.timing.percentile(k, 50)) for k in ("pose", "encode", "search", "overhead"))}
         summary = {"summary": True, "source": str(spec), "frames": n_frames, "frames_with_person": n_person,
-                   "windows": sum(counts.values()), "labels": counts, "prototypes": len(s.recognizer.labels),
+                   "windows": sum(counts.values()), "labels": counts, "tracks": len(tracks),
+                   "labels_by_track": {str(k): v for k, v in sorted(tracks.items())}, "prototypes": len(s.recognizer.labels),
                    "encoder": s.encoder.path.name, "device": s.encoder.device,
                    "seconds": round(time.perf_counter() - t_start, 2), **p50, "warnings": list(s.warnings)}
         if sink:
@@ -90,12 +97,16 @@ def headless(s: Session, spec: str | int, out: str | None = None, echo: bool = F
 
 
 def record(s: Session, label: str, video: str | None, start: float, end: float | None, camera: int | None,
-           seconds: float) -> dict:
-    """Adds prototypes of ``label`` from a video segment or a live camera recording."""
+           seconds: float, person: str | None = None) -> dict:
+    """Adds prototypes of ``label`` from a video segment or a live camera recording, of one person
+    (``person``: a track id or "largest"; default the largest)."""
+    who = int(person) if person not in (None, "largest") and str(person).isdigit() else "largest"
+    if person not in (None, "largest") and not str(person).isdigit():
+        raise AppError(f"--person must be a track id (1, 2, ...) or 'largest', got {person!r}", "recording")
     if video is not None:
-        seg = s.capture(video, start, float("inf") if end is None else end)
+        seg = s.capture(video, start, float("inf") if end is None else end, person=who)
     else:                                   # a camera's clock starts at its first frame
-        seg = s.capture(camera, 0.0, seconds)
+        seg = s.capture(camera, 0.0, seconds, person=who)
     if not len(seg.times):
         raise AppError(f"no frames between {start} s and {end if video is not None else seconds} s in {seg.source}")
     ids = s.save(label, seg)
@@ -156,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with session_from(a) as s:
             if a.command == "record":
-                out = record(s, a.label, a.video, a.start, a.end, a.camera, a.seconds)
+                out = record(s, a.label, a.video, a.start, a.end, a.camera, a.seconds, a.person)
             elif a.command == "library":
                 out = library_command(s, a.action, a.args, a.merge)
             elif a.command == "embed":

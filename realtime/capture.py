@@ -8,6 +8,8 @@ import numpy as np
 from realtime.pipeline import FrameResult
 from realtime.skeleton import NUM_JOINTS
 
+_NOBODY = np.full((NUM_JOINTS, 3), np.nan, np.float32)
+
 @dataclass
 class Segment:
     """A captured stretch of a stream: timestamps and canonical skeletons (NaN: nobody in view)."""
@@ -32,12 +34,15 @@ class Capture:
     source: str = ""
     _times: list = field(default_factory=list)
     _skels: list = field(default_factory=list)
+    _people: list = field(default_factory=list)     # per frame: {track: (skeleton, box area)}
     _ended: bool = False
 
     def add(self, fr: FrameResult) -> bool:
-        """Keeps one frame's skeleton; True once the capture is complete."""
+        """Keeps one frame's skeletons (the followed person's, and everyone's by track); True once
+        the capture is complete."""
         self._times.append(fr.t)
-        self._skels.append(fr.pose.skeleton if fr.pose is not None else np.full((NUM_JOINTS, 3), np.nan, np.float32))
+        self._skels.append(fr.pose.skeleton if fr.pose is not None else _NOBODY)
+        self._people.append({p.track: (p.pose.skeleton, p.area) for p in fr.people})
         return self.done
 
     def end(self) -> None:
@@ -52,8 +57,29 @@ class Capture:
     def done(self) -> bool:
         return self._ended or (bool(self._times) and self.elapsed >= self.seconds)
 
-    def segment(self) -> Segment:
+    def tracks(self) -> dict[int, float]:
+        """Every person seen: track id -> their mean box area in the image."""
+        areas: dict[int, list[float]] = {}
+        for frame in self._people:
+            for k, (_s, a) in frame.items():
+                areas.setdefault(k, []).append(a)
+        return {k: float(np.mean(v)) for k, v in sorted(areas.items())}
+
+    def segment(self, person: int | str | None = None) -> Segment:
+        """The captured skeletons of ``person``: None, the followed one (the window's selection);
+        ``"largest"``, the person with the largest mean box; a track id, that person."""
+        if person is None:
+            skels = self._skels
+        else:
+            seen = self.tracks()
+            if not seen:
+                raise ValueError("nobody was seen in the recording")
+            track = max(seen, key=seen.get) if person == "largest" else int(person)
+            if track not in seen:
+                raise ValueError(f"person {track} was not seen in the recording (seen: "
+                                 f"{', '.join(map(str, seen))})")
+            skels = [frame[track][0] if track in frame else _NOBODY for frame in self._people]
         return Segment(np.array(self._times, dtype=np.float64),
-                       np.array(self._skels, dtype=np.float32).reshape(-1, NUM_JOINTS, 3), self.source)
+                       np.array(skels, dtype=np.float32).reshape(-1, NUM_JOINTS, 3), self.source)
 
 

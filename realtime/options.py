@@ -17,12 +17,16 @@ def add_session_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--strictness", type=float, default=None,
                     help="0-100: how sure a match must be before it is named, else 'unknown' (default "
                          f"{Settings().strictness:g}: the share of correct matches measured to fall below it)")
+    ap.add_argument("--persons", type=int, default=None,
+                    help=f"people per frame to follow, each with their own label (default {Settings().persons}; "
+                         "more costs pose time, see the README)")
     ap.add_argument("--verbose", action="store_true", help="show the libraries' INFO/WARNING output")
 
 
 def settings_from(a: argparse.Namespace, base: Settings | None = None) -> Settings:
     """``base`` (default: :class:`Settings`) with the options that were given."""
-    given = {k: v for k, v in (("window_s", a.window), ("stride_s", a.stride), ("strictness", a.strictness))
+    given = {k: v for k, v in (("window_s", a.window), ("stride_s", a.stride), ("strictness", a.strictness),
+                                             ("persons", getattr(a, "persons", None)))
              if v is not None}
     return dataclasses.replace(base or Settings(), **given)
 

@@ -30,10 +30,11 @@ class WindowResult:
     encode_ms: float = 0.0
     search_ms: float = 0.0
     aligned: np.ndarray | None = None     # the window as the encoder sees it (for the GUI), on request
+    track: int = 0                        # whose window (realtime.tracking ids; 0: single-person stream)
 
     def to_json(self) -> dict:
         p = self.prediction
-        return {"start": round(self.start, 3), "end": round(self.end, 3), "label": p.label,
+        return {"track": self.track, "start": round(self.start, 3), "end": round(self.end, 3), "label": p.label,
                 "score": round(p.score, 4), "similarity": None if not np.isfinite(p.similarity) else round(p.similarity, 4),
                 "topk": [[lab, round(s, 4)] for lab, s in p.topk], "person": p.person, "state": p.state,
                 "motion": None if not np.isfinite(p.motion) else round(p.motion, 4)}
@@ -44,10 +45,12 @@ class FrameResult:
     t: float
     index: int
     image: np.ndarray | None
-    pose: object | None                     # realtime.pose.PoseResult or None (nobody in view)
+    pose: object | None                     # the followed person's realtime.pose.PoseResult, or None
     windows: list[WindowResult] = field(default_factory=list)
+    people: list = field(default_factory=list)   # everyone in view: realtime.tracking.Person (track, pose)
     pose_ms: float = 0.0
     overhead_ms: float = 0.0                # everything per frame that is not pose, encode or search
+    selected: int | None = None             # the followed person's track
 
 
 def sliding_window(length: int, settings: Settings) -> SlidingWindow:
@@ -74,42 +77,57 @@ class Gallery:
     labels: list[str]
 
 
-class Recognizer:
-    """Skeleton stream -> labels, with the prototype indexes kept in sync with the library.
+@dataclass
+class Stream:
+    """One person's own sliding window and vote (track 0: the single-person stream)."""
+    window: SlidingWindow
+    classifier: Classifier
+    next_no_person_t: float = -np.inf
 
-    Prototypes are split by motion (:mod:`realtime.motion`): a still window (the person stands
-    still) is only matched against the still prototypes of still-pose labels (most of whose
-    windows are still), and is "idle" when none matches; a moving window only against moving
-    ones, so a recorded still pose never names a motion."""
+
+class Recognizer:
+    """Skeleton streams -> labels, with the prototype indexes kept in sync with the library.
+
+    One :class:`Stream` per tracked person (``track``): each has its own window, smoothing,
+    "no person" / "unknown" / "idle"; the prototype indexes are shared. Prototypes are split by
+    motion (:mod:`realtime.motion`): a still window (the person stands still) is only matched
+    against the still prototypes of still-pose labels (most of whose windows are still), and is
+    "idle" when none matches; a moving window only against moving ones, so a recorded still pose
+    never names a motion."""
 
     def __init__(self, encoder: EncoderRuntime, library: Library, settings: Settings | None = None):
         self.encoder, self.library = encoder, library
         self.settings = settings or Settings()
-        self.window = self._make_window()
-        self.classifier = self._make_classifier()
+        self.streams: dict[int, Stream] = {}
         self.moving = self.still = Gallery(None, [])
         self._energy: dict[int, float] = {}      # prototype id -> motion energy of its raw window
-        self._next_no_person_t = -np.inf
         self.refresh()
 
-    def _make_window(self) -> SlidingWindow:
-        return sliding_window(self.encoder.window, self.settings)
+    def stream(self, track: int = 0) -> Stream:
+        if track not in self.streams:
+            s = self.settings
+            self.streams[track] = Stream(sliding_window(self.encoder.window, s), Classifier(
+                k=s.k, threshold=self.threshold, smoothing=s.smoothing, hysteresis=s.hysteresis))
+        return self.streams[track]
 
-    def _make_classifier(self) -> Classifier:
-        s = self.settings
-        return Classifier(k=s.k, threshold=threshold_for(self.encoder.meta, s), smoothing=s.smoothing,
-                          hysteresis=s.hysteresis)
+    @property
+    def classifier(self) -> Classifier:
+        """The single-person stream's classifier."""
+        return self.stream(0).classifier
 
     @property
     def threshold(self) -> float:
-        return self.classifier.threshold
+        return threshold_for(self.encoder.meta, self.settings)
+
+    def end(self, track: int) -> None:
+        """That person is gone: forget their window and vote."""
+        self.streams.pop(track, None)
 
     def apply(self, settings: Settings) -> None:
-        """New settings take effect from the next sample (the window restarts)."""
+        """New settings take effect from the next sample (every window restarts)."""
         idle_changed = settings.idle_motion_m != self.settings.idle_motion_m
         self.settings = settings
-        self.window = self._make_window()
-        self.classifier = self._make_classifier()
+        self.streams.clear()
         if idle_changed:
             self.refresh()
 
@@ -131,13 +149,15 @@ class Recognizer:
             return Gallery(build_index(vectors[mask]) if mask.any() else None,
                            [lab for lab, m in zip(labels, mask) if m])
         self.moving, self.still = gallery(~still), gallery(pose)
-        self.classifier.reset()
+        for st in self.streams.values():
+            st.classifier.reset()
 
     @property
     def labels(self) -> list[str]:
         return self.moving.labels + self.still.labels
 
-    def classify(self, window: np.ndarray) -> tuple[Prediction, float, float]:
+    def classify(self, window: np.ndarray, track: int = 0) -> tuple[Prediction, float, float]:
+        clf = self.stream(track).classifier
         energy = motion_energy(window)
         idle = energy < self.settings.idle_motion_m
         t0 = time.perf_counter()
@@ -145,29 +165,31 @@ class Recognizer:
         t1 = time.perf_counter()
         g = self.still if idle else self.moving
         if g.index is None:
-            return self.classifier.update(np.zeros(0), [], idle, energy), (t1 - t0) * 1e3, 0.0
+            return clf.update(np.zeros(0), [], idle, energy), (t1 - t0) * 1e3, 0.0
         scores, idx = g.index.search(emb, min(self.settings.k, len(g.index)))
         t2 = time.perf_counter()
         labels = [g.labels[i] if i >= 0 else None for i in idx[0]]
-        return self.classifier.update(scores[0], labels, idle, energy), (t1 - t0) * 1e3, (t2 - t1) * 1e3
+        return clf.update(scores[0], labels, idle, energy), (t1 - t0) * 1e3, (t2 - t1) * 1e3
 
-    def push(self, t: float, skeleton: np.ndarray | None, want_aligned: bool = False) -> list[WindowResult]:
-        """One timestamped skeleton (or None: nobody in view) -> results of the windows it completes."""
-        pushed = self.window.push(t, skeleton)
+    def push(self, t: float, skeleton: np.ndarray | None, want_aligned: bool = False,
+             track: int = 0) -> list[WindowResult]:
+        """One timestamped skeleton of ``track`` (or None: not in view) -> results of the windows it completes."""
+        st = self.stream(track)
+        pushed = st.window.push(t, skeleton)
         out = []
         for w in pushed:
             if w.coverage < self.settings.min_coverage:
                 continue
-            pred, enc_ms, search_ms = self.classify(w.skeleton)
+            pred, enc_ms, search_ms = self.classify(w.skeleton, track)
             aligned = self.encoder.align(w.skeleton[None])[0] if want_aligned else None
-            out.append(WindowResult(w.start, w.end, pred, enc_ms, search_ms, aligned))
-        if pushed.no_person and not out and t >= self._next_no_person_t:
+            out.append(WindowResult(w.start, w.end, pred, enc_ms, search_ms, aligned, track))
+        if pushed.no_person and not out and t >= st.next_no_person_t:
             # Nobody in view: say so every stride (never a stale label), from a fresh classifier state.
             w0 = max(t - self.settings.window_s, 0.0)
-            out.append(WindowResult(w0, t, self.classifier.update(None, None)))
-            self._next_no_person_t = t + self.settings.stride_s
+            out.append(WindowResult(w0, t, st.classifier.update(None, None), track=track))
+            st.next_no_person_t = t + self.settings.stride_s
         elif out:
-            self._next_no_person_t = -np.inf
+            st.next_no_person_t = -np.inf
         return out
 
 

@@ -101,6 +101,9 @@ class PoseEstimator:
     def __init__(self, model_path: str | Path | None = DEFAULT_MODEL, num_poses: int = 1,
                  min_confidence: float = 0.5, verbose: bool = False, max_side: int = 640) -> None:
         self.model_path = Path(model_path) if model_path is not None else DEFAULT_MODEL
+        if not 1 <= int(num_poses) <= 16:
+            raise ValueError(f"num_poses (people per frame) must be 1-16, got {num_poses}")
+        self.num_poses = int(num_poses)
         self.verbose = verbose
         self.max_side = max_side
         self._last_ts: int | None = None
@@ -128,7 +131,17 @@ class PoseEstimator:
         self._finalizer.atexit = False
 
     def detect(self, frame_bgr: np.ndarray, timestamp_ms: int) -> PoseResult | None:
-        """Pose of the followed person in one BGR frame (as OpenCV reads it), or None if nobody.
+        """Pose of the followed person in one BGR frame (as OpenCV reads it), or None if nobody."""
+        people = self.detect_all(frame_bgr, timestamp_ms)
+        if not people:
+            self._last_hip = None
+            return None
+        k = self._choose([p.image_landmarks for p in people])
+        self._last_hip = people[k].image_landmarks[list(_HIPS), :2].mean(axis=0)
+        return people[k]
+
+    def detect_all(self, frame_bgr: np.ndarray, timestamp_ms: int) -> list[PoseResult]:
+        """Every person MediaPipe finds in one BGR frame (up to ``num_poses``), in its order.
 
         ``timestamp_ms`` must increase from call to call (VIDEO mode); an equal or smaller one is
         bumped to the previous + 1 so that a jittery camera clock does not crash the pipeline.
@@ -153,15 +166,14 @@ class PoseEstimator:
         with _quiet_stderr(not self.verbose and self._frames_with_pose < 3):
             result = self._landmarker.detect_for_video(image, ts)
         if not result.pose_landmarks:
-            self._last_hip = None
-            return None
+            return []
         self._frames_with_pose += 1
-        people = [np.array([[p.x, p.y, p.visibility or 0.0] for p in lms], dtype=np.float32)
-                  for lms in result.pose_landmarks]
-        k = self._choose(people)
-        self._last_hip = people[k][list(_HIPS), :2].mean(axis=0)
-        world = np.array([[p.x, p.y, p.z] for p in result.pose_world_landmarks[k]], dtype=np.float32)
-        return PoseResult(from_mediapipe_world(world), people[k], world)
+        out = []
+        for lms, wlms in zip(result.pose_landmarks, result.pose_world_landmarks):
+            image_lm = np.array([[p.x, p.y, p.visibility or 0.0] for p in lms], dtype=np.float32)
+            world = np.array([[p.x, p.y, p.z] for p in wlms], dtype=np.float32)
+            out.append(PoseResult(from_mediapipe_world(world), image_lm, world))
+        return out
 
     def _choose(self, people: list[np.ndarray]) -> int:
         if self._last_hip is None:

@@ -23,10 +23,11 @@ from realtime.encoder import EncoderFileError, EncoderRuntime, load_encoder
 from realtime.files import atomic_copy
 from realtime.library import Library, LibraryError, file_sha256
 from realtime.paths import DEFAULT_ENCODER, SHIPPED_LIBRARY, default_library_path
-from realtime.pipeline import FrameResult, Recognizer, live_windows, segment_windows
+from realtime.pipeline import FrameResult, Recognizer, WindowResult, live_windows, segment_windows
 from realtime.settings import Settings
 from realtime.source import Frame, FrameSource, SourceError, open_source, parse_source
 from realtime.timing import StageTimes
+from realtime.tracking import Person, Tracker
 from realtime.window import Window
 
 __all__ = ["AppError", "Capture", "Control", "Segment", "Session", "StageTimes", "active_encoder_path",
@@ -128,6 +129,8 @@ class Session:
         self._encoder_path = None if isinstance(encoder, EncoderRuntime) else encoder
         self._recognizer: Recognizer | None = None
         self.timing = StageTimes(timing_keep)
+        self.selected: int | None = None      # the track the user picked (the window: a click on a person)
+        self._followed: int | None = None
         self.warnings: list[str] = []
         self._pending_settings = self._pending_refresh = False
 
@@ -169,11 +172,13 @@ class Session:
         return self._recognizer
 
     def pose(self):
-        """A new pose estimator (``realtime.pose.PoseEstimator``) on this session's model."""
+        """A new pose estimator (``realtime.pose.PoseEstimator``) on this session's model, looking
+        for ``settings.persons`` people per frame."""
         from realtime.pose import PoseEstimator
         try:
-            return PoseEstimator(**({"model_path": self.pose_model} if self.pose_model else {}), verbose=self.verbose)
-        except (FileNotFoundError, RuntimeError) as e:
+            return PoseEstimator(**({"model_path": self.pose_model} if self.pose_model else {}), verbose=self.verbose,
+                                 num_poses=self.settings.persons)
+        except (FileNotFoundError, RuntimeError, ValueError) as e:
             raise AppError(str(e), "pose") from e
 
     def source(self, spec: str | int | Path) -> FrameSource:
@@ -228,20 +233,56 @@ class Session:
         try:
             if ctl.on_open is not None:
                 ctl.on_open(src)
+            tracker = Tracker()
             for frame in self._stream(spec, src, loop, realtime, ctl):
                 self._catch_up()
                 t0 = time.perf_counter()
-                result = pose.detect(frame.image, int(round(frame.t * 1000)))
+                poses = pose.detect_all(frame.image, int(round(frame.t * 1000)))
                 t1 = time.perf_counter()
-                windows = rec.push(frame.t, None if result is None else result.skeleton, want_aligned) if rec else []
+                h, w = frame.image.shape[:2]
+                people, ended = tracker.update(frame.t, poses, w / max(h, 1))
+                followed = self._follow(people)
+                windows = self._recognize(rec, frame.t, people, ended, tracker, want_aligned) if rec else []
                 t2 = time.perf_counter()
                 inner = sum(w.encode_ms + w.search_ms for w in windows)
-                fr = FrameResult(frame.t, frame.index, frame.image, result, windows, (t1 - t0) * 1e3,
-                                 max((t2 - t1) * 1e3 - inner, 0.0))
+                fr = FrameResult(frame.t, frame.index, frame.image, followed.pose if followed else None, windows,
+                                 people=people, pose_ms=(t1 - t0) * 1e3, overhead_ms=max((t2 - t1) * 1e3 - inner, 0.0),
+                                 selected=followed.track if followed else None)
                 self.timing.add(fr)
                 yield fr
         finally:
             pose.close()
+
+    def _follow(self, people: list[Person]) -> Person | None:
+        """The person the window follows (its aligned skeleton, a recording): the one the user
+        selected while in view, else the one followed before, else the largest."""
+        by_track = {p.track: p for p in people}
+        for k in (self.selected, self._followed):
+            if k is not None and k in by_track:
+                self._followed = k
+                return by_track[k]
+        best = max(people, key=lambda p: p.area, default=None)
+        self._followed = best.track if best else None
+        return best
+
+    @staticmethod
+    def _recognize(rec: Recognizer, t: float, people: list[Person], ended: list[int], tracker: Tracker,
+                   want_aligned: bool) -> list[WindowResult]:
+        """Each person's skeleton to their own stream; a tracked person missing from this frame
+        pushes a gap; nobody tracked at all: track 0 says "no person"."""
+        out: list[WindowResult] = []
+        for k in ended:
+            rec.end(k)
+        present = {p.track for p in people}
+        for p in people:
+            out += rec.push(t, p.pose.skeleton, want_aligned, track=p.track)
+        for k in [k for k in rec.streams if k and k not in present]:
+            out += rec.push(t, None, track=k)
+        if tracker.tracks:
+            rec.end(0)
+        else:
+            out += rec.push(t, None, track=0)
+        return out
 
     def _stream(self, spec: int | str, src: FrameSource, loop: bool, realtime: bool, ctl: Control) -> Iterator[Frame]:
         is_file = not isinstance(spec, int)
@@ -287,8 +328,10 @@ class Session:
         yield from live_windows(stream, self.encoder.window, self.settings)
 
     # ------------------------------------------------------------------ recording
-    def capture(self, spec: str | int | Path, start: float = 0.0, end: float = float("inf")) -> Segment:
-        """The skeletons of ``spec``'s frames from ``start`` to ``end`` seconds (a camera: from now)."""
+    def capture(self, spec: str | int | Path, start: float = 0.0, end: float = float("inf"),
+                person: int | str | None = None) -> Segment:
+        """The skeletons of ``spec``'s frames from ``start`` to ``end`` seconds (a camera: from now),
+        of ``person`` (a track id, ``"largest"``, or None: the followed person, see :meth:`_follow`)."""
         cap = Capture(source=describe_source(spec))
         for fr in self.frames(spec, recognize=False):
             if fr.t < start:
@@ -296,7 +339,10 @@ class Session:
             if fr.t > end:
                 break
             cap.add(fr)
-        return cap.segment()
+        try:
+            return cap.segment(person)
+        except ValueError as e:
+            raise AppError(f"{describe_source(spec)}: {e}", "recording") from e
 
     def windows_of(self, segment: Segment) -> list[np.ndarray]:
         """A segment's raw canonical windows, as :meth:`save` stores them."""

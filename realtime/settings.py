@@ -27,6 +27,7 @@ class Settings:
     strictness: float = 8.0
     threshold: float | None = None
     idle_motion_m: float = 0.03  # realtime.motion.IDLE_MOTION_M
+    persons: int = 1             # people per frame the pose model looks for (each gets a track and a label)
     # EMA weight of the past in the label's vote share: time constant 1 / (1 - 0.6) = 2.5 windows
     # (0.5 s at the default stride). One odd window never flips the label; two in a row may.
     smoothing: float = 0.6
@@ -45,6 +46,7 @@ class RecordingDefaults:
 # What the window stores between runs (QSettings): key -> (type, default), as in the dataclasses.
 STORED: dict[str, tuple[type, object]] = {
     **{f.name: (float, f.default) for f in fields(Settings) if f.name in ("window_s", "stride_s", "smoothing", "strictness")},
+    "persons": (int, Settings().persons),
     **{f.name: (f.type if isinstance(f.type, type) else {"float": float, "int": int, "bool": bool, "str": str}[f.type],
                 f.default) for f in fields(RecordingDefaults)},
 }

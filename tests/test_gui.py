@@ -57,7 +57,7 @@ def test_window_recognises_the_demo_clip(qtbot, window):
     # the clip is NTU's "drink water": its first real label (not "no person", not "unknown") says so
     qtbot.waitUntil(lambda: window.card.current_label not in (None, "no person", "unknown"), timeout=60000)
     assert window.card.current_label == "drink water", window.card.recent
-    qtbot.waitUntil(lambda: window.skeleton.frames is not None and window.video._landmarks is not None, timeout=30000)
+    qtbot.waitUntil(lambda: window.skeleton.frames is not None and window.video.landmarks is not None, timeout=30000)
     qtbot.wait(1500)   # a few more windows, some stats
     assert window.card.label_view.text() == window.card.current_label == "drink water"
     assert "drink water" in window.card.recent
@@ -69,7 +69,7 @@ def test_window_recognises_the_demo_clip(qtbot, window):
     front = window.skeleton.screen_points("front")
     assert front[J["left_shoulder"]].x() > front[J["right_shoulder"]].x()
     assert front[J["head"]].y() < front[J["pelvis"]].y()
-    lm = window.video._landmarks            # MediaPipe: 11 left shoulder, 12 right shoulder
+    lm = window.video.landmarks            # MediaPipe: 11 left shoulder, 12 right shoulder
     assert lm[11, 0] > lm[12, 0]
     shot(window, "main_window.png")
     worker, lib_path = window.worker, window.library_panel.library.path
@@ -432,3 +432,40 @@ def test_label_card_shows_unknown_and_idle_plainly_and_apart(qtbot):
     assert "standing still" in card.detail_view.text() and "1.4 cm" in card.detail_view.text()
     assert card.label_view.property("state") == "idle"
     shot(card, "label_idle.png")
+
+
+def test_two_people_each_get_a_label_at_them_and_a_click_follows_one(qtbot, tmp_path, shared_dir):
+    """The real two-person clip with 2 people followed: both are drawn with their own colour and
+    tag, the side panel lists both, and a click on one makes the window follow that person."""
+    from PyQt5.QtCore import QPoint, QSettings, Qt
+    lib = tmp_path / "lib.sqlite3"
+    shutil.copyfile(SHIPPED_LIBRARY, lib)
+    clip = shared_dir / "data/videos/arm_wrestling_partial_bodies.mp4"
+    w = MainWindow(library_path=lib, source=str(clip), store=QSettings(str(tmp_path / "gui.ini"), QSettings.IniFormat),
+                   overrides={"persons": 2})
+    qtbot.addWidget(w)
+    w.resize(1280, 820)
+    w.show()
+    assert w.settings().persons == 2
+    seen = []
+    click(qtbot, w.source_bar.start_btn)
+    qtbot.waitUntil(lambda: w.worker is not None, timeout=60000)
+    w.worker.frame_ready.connect(lambda fr: seen.append(len(fr.people)))
+    qtbot.waitUntil(lambda: len(w.video._people) == 2 and w.card.people_view.isVisible(), timeout=90000)
+    try:    # for the README's picture: two people, one of them already labelled (the clip loops)
+        qtbot.waitUntil(lambda: len(w.video._people) == 2 and any(o.label for o in w.video._people), timeout=40000)
+    except Exception:   # noqa: BLE001 (pytest-qt's TimeoutError): the picture without a label then
+        qtbot.waitUntil(lambda: len(w.video._people) == 2, timeout=30000)
+    w.worker.set_paused(True)
+    people = list(w.video._people)
+    assert len({o.track for o in people}) == 2 and sum(o.followed for o in people) == 1
+    assert all(f"person {o.track}" in w.card.people_view.text() for o in people)
+    shot(w, "two_people.png")
+    other = next(o for o in people if not o.followed)
+    r = w.video.image_rect()
+    vis = other.landmarks[other.landmarks[:, 2] >= 0.3, :2]
+    u, v = vis.mean(axis=0)
+    qtbot.mouseClick(w.video, Qt.LeftButton, pos=QPoint(int(r.x() + u * r.width()), int(r.y() + v * r.height())))
+    assert w.session.selected == other.track
+    w.stop()
+    w.close()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from PyQt5.QtCore import pyqtSignal
+from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from realtime.classify import IDLE, NO_PERSON, UNKNOWN, state_of
@@ -48,6 +48,11 @@ class LabelCard(QFrame):
         cv.addWidget(self.detail_view)
         self.confidence = QProgressBar(maximum=100, value=0, format="confidence %p%")
         cv.addWidget(self.confidence)
+        self.people_title = QLabel("People in view", objectName="section")
+        self.people_view = QLabel("", objectName="note", wordWrap=True, textFormat=Qt.RichText)
+        cv.addWidget(self.people_title)
+        cv.addWidget(self.people_view)
+        self.show_people([])
         cv.addSpacing(4)
         cv.addWidget(QLabel("Runners-up", objectName="section"))
         grid = QGridLayout()
@@ -78,6 +83,24 @@ class LabelCard(QFrame):
         recent_box = QWidget()
         recent_box.setLayout(row)
         cv.addWidget(recent_box)
+
+    def show_people(self, people: list[tuple[int, str, bool]]) -> None:
+        """Every tracked person: ``(track, current label, followed)``; shown when more than one."""
+        from .video import track_colour
+        rows = [f'<span style="color:{track_colour(k).name()}">\u25cf</span> person {k}: {label or "…"}'
+                + (" <i>(followed: the label above, recording)</i>" if followed else "") for k, label, followed in people]
+        self.people_view.setText("<br>".join(rows))
+        many = len(people) > 1
+        self.people_title.setVisible(many)
+        self.people_view.setVisible(many)
+
+    def show_waiting(self, text: str) -> None:
+        """Someone is in view but has no label yet (too few frames of them in the window)."""
+        self.label_view.setText("\u2026")
+        set_state(self.label_view, "quiet")
+        self.detail_view.setText(text)
+        self.confidence.setValue(0)
+        self.confidence.setFormat("no action named")
 
     def set_detail(self, text: str) -> None:
         self.detail_view.setText(text)

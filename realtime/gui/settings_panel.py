@@ -28,6 +28,9 @@ class SettingsPanel(QWidget):
         self.window = QDoubleSpinBox(minimum=0.5, maximum=5.0, singleStep=0.1, decimals=1, suffix=" s")
         self.stride = QDoubleSpinBox(minimum=0.05, maximum=2.0, singleStep=0.05, decimals=2, suffix=" s")
         self.smoothing = QDoubleSpinBox(minimum=0.0, maximum=0.95, singleStep=0.05, decimals=2)
+        self.persons = QSpinBox(minimum=1, maximum=4)
+        self.persons.setToolTip("How many people the pose model looks for; each gets a label. More than one costs "
+                                "about 1.5x the pose time per frame (README). Applies at the next Start.")
         self.smoothing.setToolTip("Weight of the past in the label's moving average (0: none)")
         self.window.setToolTip("How much of the past each label looks at")
         self.stride.setToolTip("How often a new label comes")
@@ -36,11 +39,12 @@ class SettingsPanel(QWidget):
         f.addRow("Window length", self.window)
         f.addRow("A label every", self.stride)
         f.addRow("Smoothing", self.smoothing)
+        f.addRow("People to follow", self.persons)
         f.addRow(QLabel("\u201cIdle\u201d: a person in view who stands still (unless you recorded a still pose). "
                         "Changes apply at once (the window restarts) and are kept between runs.",
                         objectName="note", wordWrap=True))
         self._boxes = {"strictness": self.strictness, "window_s": self.window, "stride_s": self.stride,
-                       "smoothing": self.smoothing}
+                       "smoothing": self.smoothing, "persons": self.persons}
         for box in self._boxes.values():
             box.valueChanged.connect(lambda _v: self.changed.emit(self.settings()))
         self.strictness.valueChanged.connect(lambda _v: self._show_meaning())
@@ -48,7 +52,8 @@ class SettingsPanel(QWidget):
 
     def settings(self) -> Settings:
         return dataclasses.replace(Settings(), window_s=self.window.value(), stride_s=self.stride.value(),
-                                   strictness=float(self.strictness.value()), smoothing=self.smoothing.value())
+                                   strictness=float(self.strictness.value()), smoothing=self.smoothing.value(),
+                                   persons=self.persons.value())
 
     def set_encoder(self, meta) -> None:
         """The running encoder's metadata: its measured table gives strictness its meaning."""

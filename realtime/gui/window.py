@@ -16,6 +16,7 @@ from pathlib import Path
 from PyQt5.QtCore import QSettings, Qt, pyqtSignal
 from PyQt5.QtWidgets import QLabel, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from realtime.classify import NO_PERSON
 from realtime.encoder import EncoderFileError, file_metadata
 from realtime.session import AppError, Segment, Session
 from realtime.settings import STORED, Settings
@@ -27,7 +28,7 @@ from .settings_panel import SettingsPanel
 from .skeleton_view import SkeletonView
 from .source_bar import SourceBar
 from .style import STYLE, device_text, fmt_ms
-from .video import VideoView
+from .video import Overlay, VideoView
 from .worker import RecognitionWorker, message_for
 
 
@@ -46,6 +47,8 @@ class MainWindow(QMainWindow):
         self.worker: RecognitionWorker | None = None
         self.encoder = None                  # the session's encoder, once a run has loaded it
         self._overrides = dict(overrides or {})
+        self.track_labels: dict[int, str] = {}    # each tracked person's current label
+        self._card_track: int | None = None        # whose label the card shows
         self.setStyleSheet(STYLE)
         self._build()
         self._load_settings(source)
@@ -70,6 +73,8 @@ class MainWindow(QMainWindow):
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
         self.video = VideoView()
+        self.video.person_clicked.connect(self.follow_person)
+        self.video.setToolTip("Click on a person to follow them (label card, skeleton panel, recording)")
         lv.addWidget(self.video, 3)
         self.skeleton = SkeletonView(title="What the encoder sees: the window after view alignment")
         self.skeleton.setMinimumHeight(230)
@@ -228,11 +233,34 @@ class MainWindow(QMainWindow):
 
     # ================================================================ results
     def _on_frame(self, fr) -> None:
-        self.video.set_frame(fr.image, None if fr.pose is None else fr.pose.image_landmarks)
+        """Each person's label at them; the followed person's (or, with nobody tracked, the
+        scene's "no person") in the card and their aligned window in the skeleton panel."""
+        if fr.selected is not None and fr.selected != self._card_track:    # someone else followed now
+            self._card_track = fr.selected
+            self.card.show_waiting(f"following person {fr.selected}: waiting for their first window")
+            self.skeleton.clear(f"person {fr.selected}: waiting for their first window")
         for w in fr.windows:
-            self.card.show_prediction(w.prediction)
-            if w.aligned is not None:
-                self.skeleton.set_window(w.aligned)
+            if w.track:      # a tracked person's "no person" is a gap in their detections: keep the last label
+                if w.prediction.label != NO_PERSON or w.track not in self.track_labels:
+                    self.track_labels[w.track] = "" if w.prediction.label == NO_PERSON else w.prediction.label
+            if w.track and w.track == fr.selected and w.prediction.label == NO_PERSON:
+                self.card.show_waiting(f"person {w.track} is in view, but too little of them yet for a label")
+            elif w.track == (fr.selected or 0) or (not fr.people and w.track == 0):
+                self.card.show_prediction(w.prediction)
+                if w.aligned is not None:
+                    self.skeleton.set_window(w.aligned)
+        present = {p.track for p in fr.people}
+        self.track_labels = {k: v for k, v in self.track_labels.items() if k in present}
+        self.video.set_frame(fr.image, people=[Overlay(p.track, p.pose.image_landmarks, self.track_labels.get(p.track, ""),
+                                                       p.track == fr.selected) for p in fr.people])
+        self.card.show_people([(p.track, self.track_labels.get(p.track, ""), p.track == fr.selected)
+                               for p in sorted(fr.people, key=lambda p: p.track)])
+
+    def follow_person(self, track: int) -> None:
+        """A click on a person: the card, the skeleton panel and recording follow them."""
+        self.session.selected = track
+        self.statusBar().showMessage(f"Following person {track}: the label card, the skeleton panel and "
+                                     f"recording use this person", 5000)
 
     def _on_stats(self, s: dict) -> None:
         fps = s.get("fps")

@@ -1,0 +1,81 @@
+"""Several people: what each costs, and how stable their track ids are, on real video.
+
+Every clip runs through the app's own loop (``Session.frames``: MediaPipe pose for up to
+``--persons`` people, the tracker, one window and vote per person) with 1, 2 and 4 people looked
+for, one setting after the other in this run (compare them as ratios). Prints JSON:
+
+* ``pose_ms`` per frame (p50 / p95) and its ratio to 1 person;
+* ``overhead_ms`` per frame (tracking, windows, voting: everything that is not pose, encode or
+  search) and ``per_person_ms``: (overhead + encode + search) per frame divided by the people in
+  view, the pipeline's own cost of each person;
+* ``tracks``: ids made; ``max_people``: most people in one frame; ``id_switches_per_minute``:
+  ids made beyond ``max_people`` (each is a person who got a new id), per minute of video.
+
+``python benchmarks/tracking.py [--persons 1 2 4] [--repeat 1]``
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from realtime.paths import DEFAULT_ENCODER  # noqa: E402
+from realtime.session import Session  # noqa: E402
+from realtime.settings import Settings  # noqa: E402
+
+VIDEOS = ROOT.parent / "shared" / "data" / "videos"
+CLIPS = {"two people, cut off": "arm_wrestling_partial_bodies.mp4",
+         "one person (NTU drink water)": "ntu_S001C001P001R001A001_drink_water.avi",
+         "one person (NTU pick up)": "ntu_multiview/S001C001P004R001A006_rgb.avi"}
+
+
+def pct(a: list[float]) -> dict:
+    return {"p50": round(float(np.percentile(a, 50)), 3), "p95": round(float(np.percentile(a, 95)), 3)} if a else {}
+
+
+def run(clip: Path, persons: int, workdir: Path) -> dict:
+    settings = dataclasses.replace(Settings(), persons=persons)
+    pose, over, per_person, tracks, max_people, t_end = [], [], [], set(), 0, 0.0
+    with Session(workdir / f"lib{persons}.sqlite3", DEFAULT_ENCODER, settings=settings, device="cpu") as s:
+        for fr in s.frames(clip):
+            pose.append(fr.pose_ms)
+            over.append(fr.overhead_ms)
+            if fr.people:
+                inner = sum(w.encode_ms + w.search_ms for w in fr.windows)
+                per_person.append((fr.overhead_ms + inner) / len(fr.people))
+            tracks |= {p.track for p in fr.people}
+            max_people = max(max_people, len(fr.people))
+            t_end = fr.t
+    minutes = max(t_end, 1e-6) / 60
+    return {"persons": persons, "pose_ms": pct(pose), "overhead_ms": pct(over), "per_person_ms": pct(per_person),
+            "tracks": len(tracks), "max_people": max_people,
+            "id_switches_per_minute": round(max(len(tracks) - max_people, 0) / minutes, 1), "seconds_of_video": round(t_end, 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--persons", type=int, nargs="+", default=[1, 2, 4])
+    ap.add_argument("--videos", default=str(VIDEOS))
+    a = ap.parse_args(argv)
+    report = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, rel in CLIPS.items():
+            rows = [run(Path(a.videos) / rel, n, Path(tmp)) for n in a.persons]
+            base = rows[0]["pose_ms"].get("p50") or 1.0
+            for r in rows:
+                r["pose_vs_first"] = round(r["pose_ms"]["p50"] / base, 2)
+            report[name] = rows
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
