@@ -82,3 +82,15 @@ def test_record_one_person_of_two(shared_dir, tmp_path):
     assert bad.returncode != 0 and "person 99 was not seen" in bad.stderr and "Traceback" not in bad.stderr
     listed = main_py("library", "list", "--library", str(lib))
     assert '"arm wrestling"' in listed.stdout and '"x"' not in listed.stdout
+
+
+def test_headless_lines_name_their_track_and_the_summary_counts_tracks(shared_dir, tmp_path):
+    from tests.test_cli import lines, main_py
+    out = tmp_path / "labels.jsonl"
+    r = main_py("--headless", "--video", str(shared_dir / "data/videos/arm_wrestling_partial_bodies.mp4"),
+                "--persons", "2", "--out", str(out), "--library", str(tmp_path / "lib.sqlite3"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = lines(out)
+    summary, windows = rows[-1], rows[:-1]
+    assert 2 <= summary["tracks"] <= 4 and set(summary["labels_by_track"]) == {str(w["track"]) for w in windows if w["track"]}
+    assert all(isinstance(w["track"], int) for w in windows)
