@@ -6,8 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
-extra=cpu
-[ "${1:-}" = "--gpu" ] && extra=gpu
 if [ ! -x .venv/bin/python ]; then
   if "$PY" -c "import torch" 2>/dev/null; then
     echo "setup: reusing the torch already installed for $PY ($("$PY" -c 'import torch; print(torch.__version__)'))"
@@ -22,5 +20,9 @@ if ! "$VPY" -c "import torch" 2>/dev/null; then
   echo "setup: installing torch==2.13.0 (CPU build)"
   "$VPY" -m pip install -q torch==2.13.0
 fi
-"$VPY" -m pip install -q -e ".[$extra,dev]"
+"$VPY" -m pip install -q -e ".[dev]"
+if [ "${1:-}" = "--gpu" ]; then     # both wheels provide the module faiss: one replaces the other
+  "$VPY" -m pip uninstall -q -y faiss-cpu
+  "$VPY" -m pip install -q faiss-gpu
+fi
 "$VPY" -c "import torch, faiss, mediapipe, cv2; print(f'setup: torch {torch.__version__} (cuda: {torch.cuda.is_available()}), faiss {faiss.__version__}, mediapipe {mediapipe.__version__}')"

@@ -22,6 +22,13 @@ import time
 
 import numpy as np
 
+try:   # checked before anything imports it, so that a missing FAISS is one line, not a traceback
+    import faiss  # noqa: F401
+except ImportError:
+    print("error: FAISS is not installed; it is the prototype index: pip install faiss-cpu "
+          "(or, with a CUDA GPU, faiss-gpu instead)", file=sys.stderr)
+    raise SystemExit(2) from None
+
 from realtime.files import atomic_write
 from realtime.library import LibraryError
 from realtime.options import add_session_options, session_from

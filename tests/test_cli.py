@@ -155,3 +155,15 @@ def test_embed_writes_the_windows_the_recogniser_labels(shared_dir, tmp_path, li
     empty = write_video(tmp_path / "empty.avi", [np.full((240, 320, 3), 40, np.uint8)] * 30, 15.0)
     r = main_py("embed", "--video", str(empty), "--out", str(tmp_path / "none.npz"), "--library", library)
     assert r.returncode == 2 and "no window with a person" in r.stderr and not (tmp_path / "none.npz").exists()
+
+
+def test_missing_faiss_is_one_line_saying_what_to_install(tmp_path):
+    """A Python where ``import faiss`` fails (a stand-in package that raises, first on the path)."""
+    import os
+    fake = tmp_path / "nofaiss" / "faiss"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('No module named faiss')\n")
+    env = {"PYTHONPATH": os.pathsep.join([str(fake.parent), os.environ.get("PYTHONPATH", "")])}
+    r = main_py("library", "list", "--library", str(tmp_path / "lib.sqlite3"), env=env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [r.stderr.strip()] and "pip install faiss-cpu" in r.stderr

@@ -1,6 +1,6 @@
 """Offline retraining (training.retrain): train -> check -> promote atomically -> report, and bad input.
 
-Real parts only: the shipped default library (raw windows of NW-UCLA view-1 clips and of the real
+Real parts only: a library built by the shipped script (raw windows of NW-UCLA view-1 clips and of the real
 NTU videos), the shipped app encoder, a small NW-UCLA subset (subject 1) and real SQLite / TorchScript
 files. Runs are a few steps long: they check the mechanics, not the accuracy (see the README).
 """
@@ -27,10 +27,23 @@ from training.loss import focal_contrastive_loss
 PROTOCOL_ENCODER = DEFAULT_ENCODER.with_name("focovil_protocol.pt")
 
 
+@pytest.fixture(scope="module")
+def built_library(tmp_path_factory, shared_dir: Path) -> Path:
+    """The default library plus 4 NW-UCLA view-1 recordings per action, built by the shipped
+    script (``--per-action 4``): a user library with thirteen labels."""
+    import subprocess
+    import sys
+    out = tmp_path_factory.mktemp("built") / "library.sqlite3"
+    r = subprocess.run([sys.executable, str(SHIPPED_LIBRARY.parent / "build_default_library.py"), "--per-action", "4",
+                        "--shared", str(shared_dir), "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return out
+
+
 @pytest.fixture
-def lib(tmp_path: Path, shared_dir: Path) -> Path:
+def lib(tmp_path: Path, built_library: Path) -> Path:
     path = tmp_path / "library.sqlite3"
-    shutil.copyfile(SHIPPED_LIBRARY, path)
+    shutil.copyfile(built_library, path)
     return path
 
 
