@@ -53,7 +53,7 @@ def inspect(path: Path) -> bool:
         if problems != ["ok"]:
             raise corrupt(path, "integrity check: " + "; ".join(problems)[:300])
         return False
-    except sqlite3.DatabaseError as e:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:     # damaged bytes can also be damaged text
         raise corrupt(path, f"SQLite: {e}") from e
     finally:
         con.close()

@@ -79,7 +79,7 @@ def _read_all(src_path: Path) -> tuple[dict[int, EncoderKey], list[tuple], dict[
         for pid, eid, vec in src.execute("SELECT prototype_id, encoder_id, vector FROM embeddings"):
             if int(eid) in encs and len(vec) == encs[int(eid)].dim * 4:  # a damaged vector is re-embedded instead
                 vectors.setdefault(int(pid), []).append((int(eid), vec))
-    except sqlite3.DatabaseError as e:
+    except (sqlite3.DatabaseError, UnicodeDecodeError, TypeError, ValueError) as e:   # damaged rows too
         raise corrupt(src_path, f"SQLite: {e}") from e
     finally:
         src.close()

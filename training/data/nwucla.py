@@ -11,6 +11,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from realtime.skeleton import from_kinect_v1
 from training.data.clips import Clip, too_short
 
@@ -56,6 +58,8 @@ def _read_cached(path: str) -> Clip | None:
         skel = from_kinect_v1(raw)
     except ValueError as e:
         raise DatasetError(f"{path}: {e}") from e
+    if not np.isfinite(skel).all():
+        raise DatasetError(f"{path}: skeletons contain NaN or infinite coordinates")
     if not 1 <= label <= 10:
         raise DatasetError(f"{path}: label {label} outside 1..10")
     return Clip(name=Path(path).stem, skeleton=skel, label=label - 1, label_name=ACTIONS[label], view=view,
