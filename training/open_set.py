@@ -8,7 +8,9 @@ validation split (``training/recipes/protocol.json`` trained on ``val``, 5 of 10
 after centring, 0.90 plain), ahead of a per-label z-score from the label's own prototypes (0.88),
 the mean of a label's 3 / 10 best (0.91 / 0.91), the label mean (0.90), CSLS (0.74-0.83), a margin
 to the second label (0.71), background prototypes of Kinder-Gator motion (0.78), and a logistic
-probe's max softmax or energy (0.75-0.78).
+probe's max softmax or energy (0.75-0.78). Nor did richer embeddings help: the concatenation of
+three seeds' encoders (0.905, against 0.902 / 0.895 / 0.886 alone), or averaging four temporal
+crops of each clip (0.901 / 0.896 for seeds 0 / 1, against 0.902 / 0.895).
 
 :func:`strictness_table` turns this into the app's one setting: strictness ``s`` (0-100) is the
 similarity below which ``s`` % of correct matches fall (on a calibration pair), stored with what
