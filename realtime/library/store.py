@@ -5,6 +5,7 @@ export / import are the jobs of their own modules; the methods here are their do
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -24,6 +25,16 @@ from realtime.library.hashing import EncoderKey, encoder_key
 from realtime.library.rows import encoder_id, insert_embedding, insert_prototype, label_id
 from realtime.paths import default_library_path
 from realtime.window import resample_frames
+
+LOCK_WAIT_S = 30.0      # how long a write waits for another process's write to finish
+
+
+def lock_wait_s() -> float:
+    """Seconds a write waits for another process's (``$FOCOVIL_LOCK_WAIT_S``, else :data:`LOCK_WAIT_S`)."""
+    try:
+        return max(float(os.environ.get("FOCOVIL_LOCK_WAIT_S", LOCK_WAIT_S)), 0.0)
+    except ValueError:
+        return LOCK_WAIT_S
 
 
 @dataclass
@@ -56,16 +67,19 @@ class Library:
             inspect(self.path)  # raises before anything is written
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30.0)
+        self.wait_s = lock_wait_s()
+        con = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=self.wait_s)
         try:
             con.execute("PRAGMA foreign_keys=ON")
-            con.execute("PRAGMA busy_timeout=30000")
+            con.execute(f"PRAGMA busy_timeout={int(self.wait_s * 1000)}")
             if con.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
                 raise LibraryError(f"{self.path}: SQLite refused WAL journal mode (is it on a network file system?)")
             con.execute("PRAGMA synchronous=FULL")  # a recording that was confirmed survives a power cut too
             self._conn = con
-            with self._tx() as c:
-                schema.upgrade(c, self.path)
+            # a current file is opened without the write lock, so reading never waits for a writer
+            if con.execute("PRAGMA user_version").fetchone()[0] != schema.SCHEMA_VERSION:
+                with self._tx() as c:
+                    schema.upgrade(c, self.path)
         except BaseException:
             con.close()
             raise
@@ -76,7 +90,14 @@ class Library:
         """One write transaction; rolled back on any exception (including KeyboardInterrupt)."""
         with self._lock:
             con = self._connection()
-            con.execute("BEGIN IMMEDIATE")
+            try:
+                con.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e):
+                    raise
+                raise LibraryError(f"{self.path} is busy: another program (the window, a recording, retraining) "
+                                   f"has been writing to it for {self.wait_s:g} s; nothing was changed, try again "
+                                   f"when it is done (FOCOVIL_LOCK_WAIT_S sets how long to wait)") from e
             try:
                 yield con
             except BaseException:

@@ -1,0 +1,58 @@
+"""Two processes on one library: the second writer waits for the first (up to a stated time), then
+either writes or says it is busy, in one line, having changed nothing. Real processes, real SQLite."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+
+from realtime.library import Library
+from realtime.paths import SHIPPED_LIBRARY
+from tests.test_cli import main_py
+
+HOLDER = """
+import sqlite3, sys, time
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.execute("BEGIN IMMEDIATE")
+con.execute("UPDATE labels SET name = 'held' WHERE name = 'pick up'")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+con.execute(sys.argv[3])
+"""
+
+
+def hold(path, seconds: float, end: str) -> subprocess.Popen:
+    """Another process holding the library's write lock for ``seconds``, then COMMIT or ROLLBACK."""
+    p = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), str(seconds), end], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "locked"
+    return p
+
+
+def labels(path) -> set[str]:
+    with Library(path) as lib:
+        return {name for name, _n in lib.list_labels()}
+
+
+def test_a_second_writer_waits_for_the_first_and_both_writes_survive(tmp_path):
+    lib = tmp_path / "lib.sqlite3"
+    shutil.copyfile(SHIPPED_LIBRARY, lib)
+    holder = hold(lib, 3.0, "COMMIT")
+    t0 = time.perf_counter()
+    r = main_py("library", "rename", "drink water", "drinking", "--library", str(lib), env={"FOCOVIL_LOCK_WAIT_S": "30"})
+    assert holder.wait(timeout=30) == 0
+    assert r.returncode == 0, r.stderr
+    assert time.perf_counter() - t0 >= 2.0                  # it waited for the holder's commit
+    assert {"held", "drinking"} <= labels(lib) and not {"pick up", "drink water"} & labels(lib)
+
+
+def test_a_writer_that_waits_too_long_says_busy_in_one_line_and_changes_nothing(tmp_path):
+    lib = tmp_path / "lib.sqlite3"
+    shutil.copyfile(SHIPPED_LIBRARY, lib)
+    before = labels(lib)
+    holder = hold(lib, 6.0, "ROLLBACK")
+    r = main_py("library", "rename", "drink water", "drinking", "--library", str(lib), env={"FOCOVIL_LOCK_WAIT_S": "1"})
+    assert holder.wait(timeout=30) == 0
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "is busy" in r.stderr and "1 s" in r.stderr
+    assert labels(lib) == before
