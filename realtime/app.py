@@ -107,8 +107,11 @@ def record(s: Session, label: str, video: str | None, start: float, end: float |
            seconds: float, person: str | None = None) -> dict:
     """Adds prototypes of ``label`` from a video segment or a live camera recording, of one person
     (``person``: a track id or "largest"; default the largest)."""
-    who = int(person) if person not in (None, "largest") and str(person).isdigit() else "largest"
-    if person not in (None, "largest") and not str(person).isdigit():
+    if person in (None, "largest"):
+        who: int | str = "largest"
+    elif str(person).isdigit():
+        who = int(person)
+    else:
         raise AppError(f"--person must be a track id (1, 2, ...) or 'largest', got {person!r}", "recording")
     if video is not None:
         seg = s.capture(video, start, float("inf") if end is None else end, person=who)

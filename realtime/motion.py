@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from realtime.settings import Settings
-
-IDLE_MOTION_M = Settings().idle_motion_m     # below this motion energy (metres) a window is "idle"
-
 
 def motion_energy(window: np.ndarray) -> float:
     """Motion energy of one window ``[T, J, 3]`` (metres; NaN frames are ignored)."""
@@ -25,8 +21,3 @@ def motion_energy(window: np.ndarray) -> float:
         return 0.0
     rms = np.sqrt(((w - w.mean(axis=0)) ** 2).sum(axis=-1).mean(axis=0))
     return float(np.percentile(rms, 90))
-
-
-def still_mask(windows: np.ndarray, limit: float = IDLE_MOTION_M) -> np.ndarray:
-    """``[N]`` bool: which windows ``[N, T, J, 3]`` are still (motion energy below ``limit``)."""
-    return np.array([motion_energy(w) < limit for w in windows], dtype=bool)

@@ -16,7 +16,7 @@ import numpy as np
 from realtime.classify import Classifier, Prediction, threshold_for
 from realtime.encoder import EncoderRuntime
 from realtime.index import PrototypeIndex, build_index
-from realtime.library import Library
+from realtime.library import Library, LibraryError
 from realtime.motion import motion_energy
 from realtime.settings import Settings
 from realtime.window import SlidingWindow, Window, resample_by_time
@@ -135,9 +135,11 @@ class Recognizer:
         """Re-embed what the library lacks for this encoder and rebuild the indexes."""
         self.library.ensure_embedded(self.encoder)
         ids, labels, vectors = self.library.embeddings_for(self.encoder)
-        if any(int(i) not in self._energy for i in ids):
-            self._energy.update((p.id, motion_energy(p.window)) for p in self.library.prototypes(with_windows=True)
-                                if p.window is not None)
+        for i in (int(i) for i in ids if int(i) not in self._energy):   # each window is read once
+            try:
+                self._energy[i] = motion_energy(self.library.window(i))
+            except LibraryError:        # a damaged raw window: the prototype counts as moving
+                self._energy[i] = np.inf
         still = np.array([self._energy.get(int(i), np.inf) < self.settings.idle_motion_m for i in ids], dtype=bool)
         # A still pose is a label most of whose windows are still; the still lead-in of a recorded
         # motion (the person waiting for it to start) must not name standing still.

@@ -26,7 +26,7 @@ class Settings:
     # validation split (README, "Unknown, idle and strictness"; chosen there, never on v03)
     strictness: float = 8.0
     threshold: float | None = None
-    idle_motion_m: float = 0.03  # realtime.motion.IDLE_MOTION_M
+    idle_motion_m: float = 0.03  # metres of motion energy (realtime.motion) below which a window is idle
     persons: int = 1             # people per frame the pose model looks for (each gets a track and a label)
     # EMA weight of the past in the label's vote share: time constant 1 / (1 - 0.6) = 2.5 windows
     # (0.5 s at the default stride). One odd window never flips the label; two in a row may.

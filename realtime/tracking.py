@@ -72,10 +72,8 @@ def association_cost(track_lm: np.ndarray, det_lm: np.ndarray, aspect: float = 1
 @dataclass
 class _Track:
     id: int
-    landmarks: np.ndarray
-    first_t: float
+    landmarks: np.ndarray       # the last image landmarks seen
     last_t: float
-    frames: int = 1
 
 
 @dataclass
@@ -103,9 +101,9 @@ class Tracker:
         for j, pose in enumerate(poses):
             if j in pairs:
                 tr = self.tracks[pairs[j]]
-                tr.landmarks, tr.last_t, tr.frames = pose.image_landmarks, t, tr.frames + 1
+                tr.landmarks, tr.last_t = pose.image_landmarks, t
             else:
-                tr = _Track(self.next_id, pose.image_landmarks, t, t)
+                tr = _Track(self.next_id, pose.image_landmarks, t)
                 self.tracks[tr.id] = tr
                 self.next_id += 1
             people.append(Person(tr.id, pose))

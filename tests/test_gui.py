@@ -243,7 +243,7 @@ def session_options_only():
 
 @pytest.mark.parametrize("command", ["focovil", "python -m realtime.gui"])
 def test_command_line_options_reach_the_window(qtbot, tmp_path, command):
-    """--window/--stride/--strictness override the stored settings for this run (not stored); the
+    """--window/--stride/--strictness/--persons override the stored settings for this run (not stored); the
     library, encoder, pose model, verbose and the source reach the window's session."""
     from PyQt5.QtCore import QSettings
 
@@ -256,11 +256,11 @@ def test_command_line_options_reach_the_window(qtbot, tmp_path, command):
     store.setValue("window_s", 1.2)
     store.setValue("smoothing", 0.3)
     argv = ["--library", str(lib), "--encoder", str(DEFAULT_ENCODER), "--pose-model", str(DEFAULT_POSE_MODEL),
-            "--verbose", "--video", str(DEMO_CLIP), "--window", "2.5", "--stride", "0.4", "--strictness", "40"]
+            "--verbose", "--video", str(DEMO_CLIP), "--window", "2.5", "--stride", "0.4", "--strictness", "40", "--persons", "2"]
     w = build_window((session_options_only() if command == "focovil" else gui_parser()).parse_args(argv), store)
     qtbot.addWidget(w)
     s = w.settings()
-    assert (s.window_s, s.stride_s, s.strictness, s.smoothing) == pytest.approx((2.5, 0.4, 40, 0.3))
+    assert (s.window_s, s.stride_s, s.strictness, s.smoothing, s.persons) == pytest.approx((2.5, 0.4, 40, 0.3, 2))
     assert w.session.settings == s                  # what the next Start recognises with
     assert w.session.library.path == lib and w.session.encoder_path == DEFAULT_ENCODER
     assert w.session.pose_model == str(DEFAULT_POSE_MODEL) and w.session.verbose

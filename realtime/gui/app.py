@@ -1,7 +1,7 @@
 """``python -m realtime.gui`` and the ``focovil`` command's window: options -> a running window.
 
 :func:`run_window` takes the shared options (``realtime.options.add_session_options``: library,
-encoder, pose model, --window/--stride/--strictness, verbose) plus the source (``video``, ``camera``);
+encoder, pose model, --window/--stride/--strictness/--persons, verbose) plus the source (``video``, ``camera``);
 :func:`build_window` is the part that makes the window from them, without running the event loop.
 """
 from __future__ import annotations
@@ -32,9 +32,9 @@ def parser() -> argparse.ArgumentParser:
 
 def given_settings(args: argparse.Namespace) -> dict:
     """The recognition settings the options give, as the window stores them (only those given)."""
-    unset = Settings(window_s=None, stride_s=None, strictness=None)
-    given = dataclasses.asdict(settings_from(args, unset))
-    return {k: v for k, v in given.items() if k in ("window_s", "stride_s", "strictness") and v is not None}
+    keys = ("window_s", "stride_s", "strictness", "persons")
+    given = dataclasses.asdict(settings_from(args, Settings(**dict.fromkeys(keys))))
+    return {k: v for k, v in given.items() if k in keys and v is not None}
 
 
 def window_source(args: argparse.Namespace, store, start: bool) -> int | str | None:
