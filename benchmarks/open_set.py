@@ -100,8 +100,7 @@ def mediapipe(fn, table: dict, videos: str) -> dict:
         named.append([float(np.mean((p == "falling") & (b >= t))) for t in thr])
         for name, x in {f"left-out action ({left_out})": actions[left_out], **others}.items():
             bx, _ = best(x)
-            key = name if name.startswith("left-out") else name
-            groups.setdefault(key, []).append([float(np.mean(bx < t)) for t in thr])
+            groups.setdefault(name, []).append([float(np.mean(bx < t)) for t in thr])
     rejected = {k: np.mean(v, axis=0).round(4).tolist() for k, v in groups.items()}
     allrej = np.mean([np.mean(v, axis=0) for v in groups.values()], axis=0)
     out = scored(table, {"thresholds": thr.round(4).tolist(), "named_right": np.mean(named, 0).round(4).tolist(),
