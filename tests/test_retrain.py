@@ -34,8 +34,9 @@ def built_library(tmp_path_factory, shared_dir: Path) -> Path:
     import subprocess
     import sys
     out = tmp_path_factory.mktemp("built") / "library.sqlite3"
-    r = subprocess.run([sys.executable, str(SHIPPED_LIBRARY.parent / "build_default_library.py"), "--per-action", "4",
-                        "--shared", str(shared_dir), "--out", str(out)], capture_output=True, text=True, timeout=600)
+    r = subprocess.run([sys.executable, "-m", "training.build_default_library", "--per-action", "4",
+                        "--shared", str(shared_dir), "--out", str(out)], capture_output=True, text=True, timeout=600,
+                       cwd=Path(__file__).resolve().parent.parent)
     assert r.returncode == 0, r.stderr[-2000:]
     return out
 

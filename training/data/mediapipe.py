@@ -17,12 +17,12 @@ import numpy as np
 
 from realtime.files import atomic_write
 from realtime.library import file_sha256
-from realtime.paths import DEFAULT_POSE_MODEL, ROOT
+from realtime.paths import DEFAULT_POSE_MODEL, cache_dir
 from realtime.pipeline import live_windows
 from realtime.settings import Settings
 
 DEFAULT_VIDEOS = "../shared/data/videos"
-CACHE = ROOT / "runs" / "cache" / "mediapipe"
+CACHE = cache_dir() / "mediapipe"
 LIGHTSTAGE = ("multiview_lightstage/cam5.mp4", "multiview_lightstage/cam21.mp4")   # 110.7 degrees apart
 NTU = {   # name -> (file, action as NTU names it, camera, performer)
     "drink water": ("ntu_S001C001P001R001A001_drink_water.avi", "drink water", 1, 1),

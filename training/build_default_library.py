@@ -12,7 +12,7 @@ the app's own camera path (MediaPipe), as a user's own recordings are:
   sensor still weighs more than its action (the model card's sensor probe), so they could never
   answer for a camera.
 
-``python weights/build_default_library.py [--shared ../shared] [--out weights/default_library.sqlite3] [--per-action N]``
+``python -m training.build_default_library [--shared ../shared] [--out weights/default_library.sqlite3] [--per-action N]``
 """
 from __future__ import annotations
 
@@ -23,13 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from realtime.paths import DEFAULT_ENCODER, DEMO_CLIP  # noqa: E402
-from realtime.session import Session  # noqa: E402
-from realtime.skeleton import from_kinect_v1  # noqa: E402
-from realtime.window import resample_by_time  # noqa: E402
+from realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY
+from realtime.session import Session
+from realtime.skeleton import from_kinect_v1
+from realtime.window import resample_by_time
 
 NWUCLA_ACTIONS = {1: "pick up with one hand", 2: "pick up with two hands", 3: "drop trash", 4: "walk around",
                   5: "sit down", 6: "stand up", 8: "donning", 9: "doffing", 11: "throw", 12: "carry"}
@@ -37,8 +34,8 @@ NWUCLA_ACTIONS = {1: "pick up with one hand", 2: "pick up with two hands", 3: "d
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
-    ap.add_argument("--out", default=str(ROOT / "weights" / "default_library.sqlite3"))
+    ap.add_argument("--shared", default="../shared")
+    ap.add_argument("--out", default=str(SHIPPED_LIBRARY))
     ap.add_argument("--per-action", type=int, default=0, help="NW-UCLA view-1 recordings per action (Kinect)")
     a = ap.parse_args(argv)
     shared = Path(a.shared)

@@ -1,0 +1,70 @@
+"""The real wheel: ``python -m build`` makes it, it holds every module and shipped file, and a fresh
+virtual environment with only that wheel installed runs the demo from anywhere.
+
+torch is named with the wheel as ``torch==2.13.0`` only to take this machine's CPU build: an unpinned
+torch resolves to a CUDA build of several GB here (README, "Install from a wheel").
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tracked(*patterns: str) -> list[str]:
+    out = subprocess.run(["git", "ls-files", *patterns], cwd=ROOT, capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """sdist, then the wheel built from that sdist (what ``python -m build`` does by default)."""
+    out = tmp_path_factory.mktemp("dist")
+    r = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    wheels = list(out.glob("focovil-*.whl"))
+    assert len(wheels) == 1, list(out.iterdir())
+    return wheels[0]
+
+
+def test_wheel_holds_every_module_and_shipped_file(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    modules = tracked("realtime/*.py", "training/*.py")
+    assert modules and not [m for m in modules if m not in names]
+    shipped = {f"realtime/weights/{Path(f).name}" for f in tracked("weights/*.pt", "weights/*.task", "weights/*.sqlite3")}
+    shipped |= set(tracked("realtime/assets/*")) | set(tracked("training/recipes/*.json"))
+    assert len(shipped) >= 6 and not shipped - names, sorted(shipped - names)
+    assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "docs/", "runs/"))]
+
+
+def test_fresh_venv_with_only_the_wheel_runs_the_demo(wheel: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    py = venv / "bin" / "python"
+    r = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-compile", str(wheel), "torch==2.13.0"],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    # Far from the checkout, no display, no PYTHONPATH: only what the wheel installed can answer.
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM", "PYTHONPATH")}
+    env["FOCOVIL_LIBRARY"] = str(work / "library.sqlite3")
+    where = subprocess.run([str(py), "-c", "import realtime.paths as p; print(p.WEIGHTS); print(p.DEMO_CLIP)"],
+                           cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    assert where.returncode == 0, where.stderr[-2000:]
+    assert all(Path(line).is_relative_to(venv) for line in where.stdout.split()), where.stdout
+    demo = subprocess.run([str(venv / "bin" / "focovil")], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    summary = json.loads(demo.stdout.strip().splitlines()[-1])
+    assert summary["summary"] and Path(summary["source"]).is_relative_to(venv)
+    assert summary["frames_with_person"] == summary["frames"] > 0
+    assert max(summary["labels"], key=summary["labels"].get) == "drink water", summary["labels"]
+    assert (work / "library.sqlite3").is_file() and not (ROOT / "library.sqlite3").exists()
