@@ -6,6 +6,9 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import pytest
 
 from realtime.library import Library
 from realtime.paths import SHIPPED_LIBRARY
@@ -56,3 +59,29 @@ def test_a_writer_that_waits_too_long_says_busy_in_one_line_and_changes_nothing(
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "is busy" in r.stderr and "1 s" in r.stderr
     assert labels(lib) == before
+
+
+LOCK_HOLDER = """
+import sys, time
+from pathlib import Path
+from training.retrain_lock import retrain_lock
+with retrain_lock(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_killed_retrain_leaves_no_stale_lock(tmp_path):
+    from training.retrain_inputs import RetrainError
+    from training.retrain_lock import retrain_lock
+    lib = tmp_path / "lib.sqlite3"
+    p = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(lib)], stdout=subprocess.PIPE, text=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert p.stdout.readline().strip() == "held"
+    with pytest.raises(RetrainError, match=f"pid {p.pid}"):
+        with retrain_lock(lib, wait_s=0.2):
+            pass
+    p.kill()
+    p.wait(timeout=30)
+    with retrain_lock(lib, wait_s=0):     # the OS released it with the process: no waiting, no cleanup
+        pass

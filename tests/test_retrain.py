@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from realtime.session import active_encoder_path, resolve_encoder_path
 from training import loop as loop_module
 from training import retrain
 from training.loss import focal_contrastive_loss
+from training.retrain_lock import retrain_lock
 
 PROTOCOL_ENCODER = DEFAULT_ENCODER.with_name("focovil_protocol.pt")
 
@@ -167,7 +169,7 @@ def test_full_disk_during_promotion_changes_nothing_and_resume_finishes(lib, sha
     assert "disk is full" in capsys.readouterr().err
     assert state_of(lib) == before
     folder = lib.with_name(lib.stem + ".encoders")
-    assert not [p for p in folder.iterdir() if p.is_file()]     # no partial or temp file left
+    assert [p.name for p in folder.iterdir() if p.is_file()] == ["retrain.lock"]    # no partial or temp file left
     monkeypatch.setattr(shutil, "copyfile", real_copy)
     assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1", "--resume") == 0
     assert report_of(lib)["promoted"]
@@ -188,3 +190,31 @@ def test_two_process_ddp_retrain_checks_and_reports_once(lib, shared_dir):
     sums = rep["train"]["param_sha256_per_rank"]        # every rank's weights after the last step
     assert len(sums) == 2 and len(set(sums)) == 1
     assert state_of(lib) == before          # a dry run never touches the library
+
+
+def test_a_second_retrain_of_one_library_says_busy_naming_the_first_and_changes_nothing(lib, shared_dir, tmp_path):
+    import subprocess
+    import sys
+    import time
+    args = [sys.executable, "-m", "training.retrain", "--library", str(lib), "--data", str(shared_dir / "data/nw-ucla/all_sqe"),
+            "--nwucla-subjects", "1", "--steps", "6", "--batch", "24", "--threads", "1", "--dry-run"]
+    root = Path(__file__).resolve().parent.parent
+    first = subprocess.Popen(args, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    info = lib.with_name(lib.stem + ".encoders") / "retrain.lock.json"
+    deadline = time.time() + 120
+    while not (info.exists() and json.loads(info.read_text())["pid"] == first.pid):
+        assert time.time() < deadline and first.poll() is None, first.stderr.read() if first.poll() is not None else "no lock"
+        time.sleep(0.2)
+    before = state_of(lib)
+    other = tmp_path / "other-work"
+    second = subprocess.run(args + ["--out", str(other)], cwd=root, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "FOCOVIL_LOCK_WAIT_S": "1"})
+    assert second.returncode == 2 and "Traceback" not in second.stderr
+    msg = second.stderr.strip().splitlines()
+    assert len(msg) == 1 and "being retrained by another run" in msg[0] and f"pid {first.pid}" in msg[0] and "1 s" in msg[0]
+    assert not other.exists() and state_of(lib) == before
+    _out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err[-2000:]
+    assert report_of(lib)["dry_run"]
+    with retrain_lock(lib, wait_s=0):    # released when the first run ended
+        pass

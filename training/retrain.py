@@ -27,11 +27,13 @@ ended with the same weights.
 
 This module is the driver and the command line; the parts are ``training.retrain_inputs`` (settings,
 base, the user-data split), ``training.retrain_checks`` (the two checks, the decision),
-``training.retrain_promote`` (promotion, rollback) and ``training.retrain_report``.
+``training.retrain_promote`` (promotion, rollback) and ``training.retrain_report``. One run (or
+rollback) per library at a time: ``training.retrain_lock``; a second one says so and stops.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import errno
 import json
@@ -54,6 +56,7 @@ from training.protocols import module_embed
 from training.retrain_checks import decide, evaluate
 from training.retrain_inputs import (NWUCLA_FILE, Base, RetrainError, Settings, UserData, check_library_encoder,
                                      load_base, nwucla, resumable_state, split_library)
+from training.retrain_lock import retrain_lock
 from training.retrain_promote import promote, rollback
 from training.retrain_report import write_report
 from training.train import sample_batch
@@ -127,10 +130,18 @@ def _disk_full(e: OSError) -> bool:
 def retrain(library: str | Path, base_path: str | Path | None, data: list[str] | None, settings: Settings,
             out: str | Path | None = None, resume: bool = False, dry_run: bool = False,
             force_base: bool = False) -> dict:
-    """Train, check, promote (or not), report. Returns the report (rank 0) or {} (other ranks)."""
+    """Train, check, promote (or not), report. Returns the report (rank 0) or {} (other ranks).
+
+    Rank 0 holds the library's retraining lock for the whole run (``training/retrain_lock.py``)."""
     lib_path = Path(library)
     if not lib_path.is_file():
         raise RetrainError(f"no library file {lib_path}")
+    with retrain_lock(lib_path, out) if int(os.environ.get("RANK", "0")) == 0 else contextlib.nullcontext():
+        return _retrain(lib_path, base_path, data, settings, out, resume, dry_run, force_base)
+
+
+def _retrain(lib_path: Path, base_path: str | Path | None, data: list[str] | None, settings: Settings,
+             out: str | Path | None, resume: bool, dry_run: bool, force_base: bool) -> dict:
     with Session(lib_path, base_path) as session:      # the app's own resolution of the library's encoder
         lib = session.library
         base = load_base(session.encoder_path)
@@ -221,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                         labels=not a.no_labels)
     try:
         if a.rollback:
-            with Session(a.library) as session:
+            with retrain_lock(Path(a.library)), Session(a.library) as session:
                 rec = rollback(session.library)
             print(json.dumps({"rolled_back_to": str(rec["file"]), "version": rec.get("version")}))
             return 0

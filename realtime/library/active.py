@@ -17,9 +17,10 @@ if TYPE_CHECKING:
     from realtime.library.store import Library
 
 
-def encoders_dir(lib: "Library") -> Path:
-    """:meth:`Library.encoders_dir`."""
-    return lib.path.with_name(lib.path.stem + ".encoders")
+def encoders_dir(library_path: Path) -> Path:
+    """:meth:`Library.encoders_dir` (from the library's path: retraining locks it before opening)."""
+    path = Path(library_path)
+    return path.with_name(path.stem + ".encoders")
 
 
 def active_encoder(lib: "Library") -> dict | None:

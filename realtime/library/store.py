@@ -273,7 +273,7 @@ class Library:
 
     def encoders_dir(self) -> Path:
         """Where retrained encoders of this library live: ``<library stem>.encoders/`` beside the file."""
-        return active.encoders_dir(self)
+        return active.encoders_dir(self.path)
 
     def active_encoder(self) -> dict | None:
         """The encoder this library was promoted to (``training.retrain``), or None (use the app's default).
