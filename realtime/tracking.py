@@ -20,6 +20,8 @@ histograms of the two people's boxes differ by a Bhattacharyya distance of only 
 both are in view, their boxes overlapping at the clasped hands). A constant-velocity prediction
 of each track's landmarks through the gaps made 3 tracks instead of 4 at this gate (16 instead
 of 13 at gate 0.5): one id on one clip, too little to add a motion model for.
+On two real people whose identity is known (two real clips side by side,
+``training/data/side_by_side.py``; ``benchmarks/tracking.py``): 0 id switches in 3.4 s and in 32 s.
 """
 from __future__ import annotations
 

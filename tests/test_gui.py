@@ -435,31 +435,32 @@ def test_label_card_shows_unknown_and_idle_plainly_and_apart(qtbot):
 
 
 def test_two_people_each_get_a_label_at_them_and_a_click_follows_one(qtbot, tmp_path, shared_dir):
-    """The real two-person clip with 2 people followed: both are drawn with their own colour and
-    tag, the side panel lists both, and a click on one makes the window follow that person."""
+    """Two real people in view (NTU's fall from camera 2 and "drink water", side by side) with 2
+    people followed: both are drawn in their own colour with their own label at them, the side panel
+    lists both, and a click on one makes the window follow that person."""
     from PyQt5.QtCore import QPoint, QSettings, Qt
+
+    from training.data.side_by_side import FALL_AND_DRINK, two_person_clip
     lib = tmp_path / "lib.sqlite3"
     shutil.copyfile(SHIPPED_LIBRARY, lib)
-    clip = shared_dir / "data/videos/arm_wrestling_partial_bodies.mp4"
+    clip = two_person_clip(shared_dir / "data/videos", FALL_AND_DRINK, tmp_path / "two.avi")
     w = MainWindow(library_path=lib, source=str(clip), store=QSettings(str(tmp_path / "gui.ini"), QSettings.IniFormat),
                    overrides={"persons": 2})
     qtbot.addWidget(w)
     w.resize(1280, 820)
     w.show()
     assert w.settings().persons == 2
-    seen = []
     click(qtbot, w.source_bar.start_btn)
     qtbot.waitUntil(lambda: w.worker is not None, timeout=60000)
-    w.worker.frame_ready.connect(lambda fr: seen.append(len(fr.people)))
-    qtbot.waitUntil(lambda: len(w.video._people) == 2 and w.card.people_view.isVisible(), timeout=90000)
-    try:    # for the README's picture: two people, one of them already labelled (the clip loops)
-        qtbot.waitUntil(lambda: len(w.video._people) == 2 and any(o.label for o in w.video._people), timeout=40000)
-    except Exception:   # noqa: BLE001 (pytest-qt's TimeoutError): the picture without a label then
-        qtbot.waitUntil(lambda: len(w.video._people) == 2, timeout=30000)
+
+    def both_labelled() -> bool:
+        return len(w.video._people) == 2 and all(o.label for o in w.video._people)
+    qtbot.waitUntil(both_labelled, timeout=90000)
     w.worker.set_paused(True)
     people = list(w.video._people)
     assert len({o.track for o in people}) == 2 and sum(o.followed for o in people) == 1
     assert all(f"person {o.track}" in w.card.people_view.text() for o in people)
+    assert {o.label for o in people} & {"falling", "drink water"}, [o.label for o in people]
     shot(w, "two_people.png")
     other = next(o for o in people if not o.followed)
     r = w.video.image_rect()

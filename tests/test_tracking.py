@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from realtime.pose import PoseResult
 from realtime.session import Session
 from realtime.settings import Settings
 from realtime.tracking import MAX_MISSING_S, Tracker
+from training.data.side_by_side import FALL_AND_DRINK, LIGHTSTAGE, LIGHTSTAGE_GAPS, side_of, two_person_clip
 
 TWO = dataclasses.replace(Settings(), persons=2)
 
@@ -69,6 +71,46 @@ def test_a_single_person_clip_keeps_one_track_from_start_to_end(shared_dir, tmp_
     labels = [w.prediction.label for fr in frames for w in fr.windows]
     assert labels and all(w.track == 1 for fr in frames for w in fr.windows)
     assert max(set(labels), key=labels.count) == "drink water"
+
+
+def run_sides(clip: Path, lib: Path) -> list[tuple[int, dict[str, int], list]]:
+    """Per frame: index, {side of the frame: track id} and the windows that frame finished."""
+    shutil.copyfile(SHIPPED_LIBRARY, lib)
+    with Session(lib, settings=TWO, device="cpu") as s:
+        return [(k, {side_of(p.pose.image_landmarks): p.track for p in fr.people}, fr.windows)
+                for k, fr in enumerate(s.frames(clip))]
+
+
+def test_two_people_side_by_side_each_keep_one_id_and_get_their_own_label_at_once(shared_dir, tmp_path):
+    """Two real NTU performers in one frame (a fall filmed by camera 2 on the left, "drink water" on
+    the right): one id each from start to end, and each person's windows are labelled from their
+    own skeletons, at the same moments: the fall (recorded once, from camera 1) and "drink water"."""
+    clip = two_person_clip(shared_dir / "data/videos", FALL_AND_DRINK, tmp_path / "two.avi")
+    frames = run_sides(clip, tmp_path / "lib.sqlite3")
+    ids = {side: {f[side] for _k, f, _w in frames if side in f} for side in ("left", "right")}
+    assert all(len(v) == 1 for v in ids.values()) and ids["left"] != ids["right"], ids
+    assert sum(len(f) == 2 for _k, f, _w in frames) >= 0.9 * len(frames)
+    left, right = ids["left"].pop(), ids["right"].pop()
+    labels = {k: [w.prediction.label for _k, _f, ws in frames for w in ws if w.track == k] for k in (left, right)}
+    assert labels[left][0] == "falling" and "drink water" not in labels[left]
+    assert labels[right].count("drink water") == len(labels[right]) > 0
+    assert any({w.track for w in ws} == {left, right} for _k, _f, ws in frames)      # both named at once
+
+
+def test_a_short_occlusion_keeps_the_id_and_a_long_absence_ends_it(shared_dir, tmp_path):
+    """The two synchronised cameras' clips side by side (one person each), the right one blacked out
+    for 1 s and the left for 3 s: the right keeps its id, the left comes back with a new one, and no
+    id ever moves from one person to the other."""
+    clip = two_person_clip(shared_dir / "data/videos", LIGHTSTAGE, tmp_path / "gaps.avi", max_frames=250,
+                           blank=LIGHTSTAGE_GAPS)
+    frames = run_sides(clip, tmp_path / "lib.sqlite3")
+    seen = {side: [(k, f[side]) for k, f, _w in frames if side in f] for side in ("left", "right")}
+    assert len({t for _k, t in seen["right"]}) == 1
+    left_ids = [t for _k, t in seen["left"]]
+    assert len(set(left_ids)) == 2 and left_ids == sorted(left_ids)
+    first_new = next(k for k, t in seen["left"] if t == left_ids[-1])
+    assert first_new >= LIGHTSTAGE_GAPS["left"][0][1]
+    assert not {t for _k, t in seen["right"]} & set(left_ids)
 
 
 def test_record_one_person_of_two(shared_dir, tmp_path):
