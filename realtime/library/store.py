@@ -72,7 +72,7 @@ class Library:
         try:
             con.execute("PRAGMA foreign_keys=ON")
             con.execute(f"PRAGMA busy_timeout={int(self.wait_s * 1000)}")
-            if con.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
+            if self._journal_wal(con).lower() != "wal":
                 raise LibraryError(f"{self.path}: SQLite refused WAL journal mode (is it on a network file system?)")
             con.execute("PRAGMA synchronous=FULL")  # a recording that was confirmed survives a power cut too
             self._conn = con
@@ -85,6 +85,26 @@ class Library:
             raise
 
     # ------------------------------------------------------------------ plumbing
+    def _busy(self) -> LibraryError:
+        return LibraryError(f"{self.path} is busy: another program (the window, a recording, retraining) "
+                            f"has been writing to it for {self.wait_s:g} s; nothing was changed, try again "
+                            f"when it is done (FOCOVIL_LOCK_WAIT_S sets how long to wait)")
+
+    def _journal_wal(self, con: sqlite3.Connection) -> str:
+        """``PRAGMA journal_mode=WAL``, waiting like a write. A file still in rollback mode (a fresh copy
+        of the shipped library) needs an exclusive lock to switch, and SQLite answers "locked" at once,
+        without its busy wait, while another program is writing: so retry until the wait is over."""
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                return con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise self._busy() from e
+                time.sleep(0.05)
+
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; rolled back on any exception (including KeyboardInterrupt)."""
@@ -95,9 +115,7 @@ class Library:
             except sqlite3.OperationalError as e:
                 if "locked" not in str(e) and "busy" not in str(e):
                     raise
-                raise LibraryError(f"{self.path} is busy: another program (the window, a recording, retraining) "
-                                   f"has been writing to it for {self.wait_s:g} s; nothing was changed, try again "
-                                   f"when it is done (FOCOVIL_LOCK_WAIT_S sets how long to wait)") from e
+                raise self._busy() from e
             try:
                 yield con
             except BaseException:
