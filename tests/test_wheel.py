@@ -68,3 +68,6 @@ def test_fresh_venv_with_only_the_wheel_runs_the_demo(wheel: Path, tmp_path: Pat
     assert summary["frames_with_person"] == summary["frames"] > 0
     assert max(summary["labels"], key=summary["labels"].get) == "drink water", summary["labels"]
     assert (work / "library.sqlite3").is_file() and not (ROOT / "library.sqlite3").exists()
+    for tool in (["-m", "training.retrain", "--help"], ["-m", "realtime.gui", "--help"]):   # the other doors
+        r = subprocess.run([str(py), *tool], cwd=work, env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0 and "usage:" in r.stdout, (tool, r.stderr[-2000:])
