@@ -128,6 +128,11 @@ def test_empty_library_and_unvalidatable_library_are_refused(lib, tmp_path, shar
             L.add_prototype(p.label + str(p.id), p.window, source=p.source)
     assert run(once, shared_dir) == 2
     assert "two or more recordings" in capsys.readouterr().err
+    missing = tmp_path / "missing.sqlite3"
+    for flags in ([], ["--rollback"]):
+        assert retrain.main(["--library", str(missing), *flags]) == 2
+        assert "no library file" in capsys.readouterr().err
+    assert not list(tmp_path.glob("missing*"))      # not even a lock folder beside it
 
 
 def test_library_from_another_encoder_is_refused(lib, shared_dir, capsys):

@@ -232,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
                         labels=not a.no_labels)
     try:
         if a.rollback:
+            if not Path(a.library).is_file():
+                raise RetrainError(f"no library file {a.library}")
             with retrain_lock(Path(a.library)), Session(a.library) as session:
                 rec = rollback(session.library)
             print(json.dumps({"rolled_back_to": str(rec["file"]), "version": rec.get("version")}))
