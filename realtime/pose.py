@@ -32,7 +32,6 @@ from realtime.paths import DEFAULT_POSE_MODEL  # noqa: E402
 from realtime.skeleton import from_mediapipe_world  # noqa: E402
 
 DEFAULT_MODEL = DEFAULT_POSE_MODEL
-_HIPS = (23, 24)  # MediaPipe left/right hip landmarks
 
 
 class PoseModelError(RuntimeError):
@@ -84,15 +83,12 @@ def _close_quietly(landmarker: object, verbose: bool) -> None:
 
 
 class PoseEstimator:
-    """Follows one person through a video and returns their canonical skeleton per frame.
+    """Every person MediaPipe finds in a frame, each as a canonical skeleton (:meth:`detect_all`).
 
-    Several people in view: with ``num_poses=1`` (the default) MediaPipe's own VIDEO-mode tracker
-    keeps following the person it found first (it re-detects only when it loses them), which costs
-    28 ms a frame here against 45 ms for ``num_poses=2`` (it then runs the detector every frame).
-    With ``num_poses > 1`` the first person chosen is the one with the largest image bounding box,
-    afterwards the one whose hip centre (image landmarks) is nearest to the previously followed
-    person's. Either way the skeleton does not jump between people from frame to frame. When nobody
-    is in view, :meth:`detect` returns None and the next person seen is chosen afresh.
+    Who is who across frames is :mod:`realtime.tracking`'s job, and whom the window follows is
+    ``Session``'s. With ``num_poses=1`` (the default) MediaPipe's own VIDEO-mode tracker keeps
+    following the person it found first (it re-detects only when it loses them), which costs 28 ms
+    a frame here against 45 ms for ``num_poses=2`` (it then runs the detector every frame).
 
     Always :meth:`close` it (or use ``with``): mediapipe 1.2.3 prints a traceback at interpreter exit
     if a landmarker is still open then (one dropped earlier is closed when collected).
@@ -107,7 +103,6 @@ class PoseEstimator:
         self.verbose = verbose
         self.max_side = max_side
         self._last_ts: int | None = None
-        self._last_hip: np.ndarray | None = None
         self._landmarker = None
         self._frames_with_pose = 0  # frames in which someone was found
         if not self.model_path.is_file():
@@ -129,16 +124,6 @@ class PoseEstimator:
         # Closes an estimator dropped mid-run. Not at exit: by then mediapipe's executor is shut down.
         self._finalizer = weakref.finalize(self, _close_quietly, self._landmarker, verbose)
         self._finalizer.atexit = False
-
-    def detect(self, frame_bgr: np.ndarray, timestamp_ms: int) -> PoseResult | None:
-        """Pose of the followed person in one BGR frame (as OpenCV reads it), or None if nobody."""
-        people = self.detect_all(frame_bgr, timestamp_ms)
-        if not people:
-            self._last_hip = None
-            return None
-        k = self._choose([p.image_landmarks for p in people])
-        self._last_hip = people[k].image_landmarks[list(_HIPS), :2].mean(axis=0)
-        return people[k]
 
     def detect_all(self, frame_bgr: np.ndarray, timestamp_ms: int) -> list[PoseResult]:
         """Every person MediaPipe finds in one BGR frame (up to ``num_poses``), in its order.
@@ -174,13 +159,6 @@ class PoseEstimator:
             world = np.array([[p.x, p.y, p.z] for p in wlms], dtype=np.float32)
             out.append(PoseResult(from_mediapipe_world(world), image_lm, world))
         return out
-
-    def _choose(self, people: list[np.ndarray]) -> int:
-        if self._last_hip is None:
-            areas = [float(np.prod(p[:, :2].max(axis=0) - p[:, :2].min(axis=0))) for p in people]
-            return int(np.argmax(areas))
-        dists = [float(np.linalg.norm(p[list(_HIPS), :2].mean(axis=0) - self._last_hip)) for p in people]
-        return int(np.argmin(dists))
 
     def close(self) -> None:
         if self._landmarker is not None:

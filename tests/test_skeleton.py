@@ -197,9 +197,9 @@ def test_non_model_file_is_named(tmp_path: Path) -> None:
 def test_nobody_in_view_gives_none_and_timestamps_may_repeat() -> None:
     black = np.zeros((480, 640, 3), dtype=np.uint8)
     with PoseEstimator() as est:
-        assert est.detect(black, 100) is None
-        assert est.detect(black, 100) is None  # equal timestamp: bumped, not a crash
-        assert est.detect(black, 50) is None   # decreasing as well
+        assert est.detect_all(black, 100) == []
+        assert est.detect_all(black, 100) == []  # equal timestamp: bumped, not a crash
+        assert est.detect_all(black, 50) == []   # decreasing as well
 
 
 def test_real_frame_without_person_gives_none(shared_dir: Path) -> None:
@@ -210,22 +210,29 @@ def test_real_frame_without_person_gives_none(shared_dir: Path) -> None:
     cap.release()
     assert ok
     with PoseEstimator() as est:
-        res = est.detect(frame, 0)
-        assert res is not None and res.skeleton.shape == (NUM_JOINTS, 3)
-        assert res.image_landmarks.shape == (33, 3)
+        found = est.detect_all(frame, 0)
+        assert len(found) == 1 and found[0].skeleton.shape == (NUM_JOINTS, 3)
+        assert found[0].image_landmarks.shape == (33, 3)
         # The person stands at x = 0.52..0.58 of the image; the left third of the room is empty.
-        assert est.detect(np.ascontiguousarray(frame[:, :700]), 40) is None
+        assert est.detect_all(np.ascontiguousarray(frame[:, :700]), 40) == []
 
 
-def test_follows_the_nearest_person() -> None:
-    def person(cx: float, cy: float, size: float) -> np.ndarray:
-        lm = np.zeros((33, 3), dtype=np.float32)
+def test_follows_the_largest_then_keeps_them_and_a_selection_wins(tmp_path: Path) -> None:
+    from realtime.pose import PoseResult
+    from realtime.session import Session
+    from realtime.tracking import Person
+
+    def person(track: int, cx: float, size: float) -> Person:
+        lm = np.ones((33, 3), dtype=np.float32)
         lm[:, 0] = cx + np.linspace(-size, size, 33)
-        lm[:, 1] = cy + np.linspace(-size, size, 33)
-        return lm
+        lm[:, 1] = 0.5 + np.linspace(-size, size, 33)
+        return Person(track, PoseResult(np.zeros((NUM_JOINTS, 3), np.float32), lm, np.zeros((33, 3), np.float32)))
 
-    small, big = person(0.2, 0.5, 0.05), person(0.7, 0.5, 0.3)
-    with PoseEstimator() as est:
-        assert est._choose([small, big]) == 1            # nobody followed yet: the largest
-        est._last_hip = small[[23, 24], :2].mean(axis=0)
-        assert est._choose([big, small]) == 1            # then the nearest to the last one
+    s = Session(tmp_path / "lib.sqlite3")
+    small, big = person(1, 0.2, 0.05), person(2, 0.7, 0.3)
+    assert s._follow([small, big]).track == 2                       # nobody followed yet: the largest
+    assert s._follow([person(1, 0.2, 0.4), person(2, 0.7, 0.1)]).track == 2   # then the same person
+    s.selected = 1
+    assert s._follow([small, big]).track == 1                       # a click picks someone else
+    assert s._follow([big]).track == 2                              # out of view: the one in view
+    assert s._follow([big, small]).track == 1                       # back in view: the selection again
