@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from realtime.files import atomic_text
-from realtime.library.store import lock_wait_s
+from realtime.library.store import is_busy, lock_wait_s
 from realtime.library.active import encoders_dir
 from training.retrain_inputs import RetrainError
 
@@ -38,7 +38,7 @@ def retrain_lock(library: Path, work: str | Path | None = None, wait_s: float | 
         try:
             con.execute("BEGIN EXCLUSIVE")
         except sqlite3.OperationalError as e:
-            if "locked" not in str(e) and "busy" not in str(e):
+            if not is_busy(e):
                 raise RetrainError(f"{lock}: cannot take the retraining lock ({e}); delete the file if it is damaged") from e
             raise RetrainError(f"{library} is being retrained by another run ({holder(info)}); waited {wait:g} s. "
                                f"Run again when it is done (FOCOVIL_LOCK_WAIT_S sets how long to wait)") from None

@@ -29,6 +29,11 @@ from realtime.window import resample_frames
 LOCK_WAIT_S = 30.0      # how long a write waits for another process's write to finish
 
 
+def is_busy(e: sqlite3.OperationalError) -> bool:
+    """SQLite's "another connection holds the lock" (as opposed to any other operational error)."""
+    return "locked" in str(e) or "busy" in str(e)
+
+
 def lock_wait_s() -> float:
     """Seconds a write waits for another process's (``$FOCOVIL_LOCK_WAIT_S``, else :data:`LOCK_WAIT_S`)."""
     try:
@@ -99,7 +104,7 @@ class Library:
             try:
                 return con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             except sqlite3.OperationalError as e:
-                if "locked" not in str(e) and "busy" not in str(e):
+                if not is_busy(e):
                     raise
                 if time.monotonic() >= deadline:
                     raise self._busy() from e
@@ -113,7 +118,7 @@ class Library:
             try:
                 con.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as e:
-                if "locked" not in str(e) and "busy" not in str(e):
+                if not is_busy(e):
                     raise
                 raise self._busy() from e
             try:
