@@ -10,7 +10,8 @@ ROOT = PACKAGE.parent
 # The shipped encoders, pose bundle and default library: ``weights/`` beside the package in a
 # checkout (and an editable install); a wheel installs that folder as ``realtime/weights``
 # (pyproject.toml maps it), so an installed app finds them wherever site-packages is.
-WEIGHTS = PACKAGE / "weights" if (PACKAGE / "weights").is_dir() else ROOT / "weights"
+INSTALLED = (PACKAGE / "weights").is_dir()
+WEIGHTS = PACKAGE / "weights" if INSTALLED else ROOT / "weights"
 DEFAULT_ENCODER = WEIGHTS / "focovil_app.pt"
 DEFAULT_POSE_MODEL = WEIGHTS / "pose_landmarker_full.task"
 SHIPPED_LIBRARY = WEIGHTS / "default_library.sqlite3"
@@ -21,7 +22,7 @@ def cache_dir() -> Path:
     """Where derived data worth keeping between runs goes (e.g. MediaPipe skeletons of the real
     clips): ``runs/cache`` in a checkout; installed, ``$XDG_CACHE_HOME/focovil`` (else
     ``~/.cache/focovil``), never site-packages."""
-    if (ROOT / "pyproject.toml").is_file() and (ROOT / "weights").is_dir():
+    if not INSTALLED:
         return ROOT / "runs" / "cache"
     xdg = os.environ.get("XDG_CACHE_HOME", "")
     return (Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache") / "focovil"
