@@ -48,11 +48,12 @@ class Person:
 
 
 def box_area(landmarks: np.ndarray) -> float:
-    xy = _visible(landmarks)
+    xy = visible_xy(landmarks)
     return float(np.prod(xy.max(axis=0) - xy.min(axis=0)))
 
 
-def _visible(landmarks: np.ndarray) -> np.ndarray:
+def visible_xy(landmarks: np.ndarray) -> np.ndarray:
+    """Image x, y of the landmarks MediaPipe sees (all of them when fewer than 3 are visible)."""
     lm = np.asarray(landmarks)
     vis = lm[:, 2] >= MIN_VISIBILITY
     return lm[vis, :2] if vis.sum() >= 3 else lm[:, :2]
@@ -66,7 +67,7 @@ def association_cost(track_lm: np.ndarray, det_lm: np.ndarray, aspect: float = 1
     if both.sum() < 3:
         both = np.ones(len(a), bool)
     scale = np.array([aspect, 1.0])
-    ya = _visible(a)[:, 1]
+    ya = visible_xy(a)[:, 1]
     height = max(float(ya.max() - ya.min()), 0.05)
     return float(np.linalg.norm((a[both, :2] - b[both, :2]) * scale, axis=1).mean() / height)
 

@@ -9,19 +9,14 @@ makes a real occlusion (the person vanishes, then returns). Derived at run time 
 """
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from realtime.source import open_source
-
-
-def read_frames(path: str | Path, max_frames: int | None = None) -> tuple[list[np.ndarray], float]:
-    """The frames of a video (BGR, through the app's own source) and its fps."""
-    with open_source(Path(path)) as src:
-        frames = [f.image for f, _ in zip(src, range(max_frames or 10**9))]
-        return frames, float(src.fps)
+from realtime.tracking import visible_xy
 
 
 def side_by_side(left: str | Path, right: str | Path, out: str | Path, height: int = 360,
@@ -32,13 +27,8 @@ def side_by_side(left: str | Path, right: str | Path, out: str | Path, height: i
     ``{"left"|"right": [(first, end), ...]}`` paints that side black on frames ``first <= k < end``;
     ``crop`` = ``{"left"|"right": (x0, y0, x1, y1)}`` (fractions of the frame) keeps only that box of
     a clip, so that a person far from the camera stays as large as in the clip alone (the pose model
-    sees the whole frame at 640 px)."""
-    a, fps = read_frames(left, max_frames)
-    b, _ = read_frames(right, max_frames)
-    n = max(len(a), len(b))
-    blank = blank or {}
-
-    crop = crop or {}
+    sees the whole frame at 640 px). Frames are read through the app's own source, one at a time."""
+    blank, crop = blank or {}, crop or {}
 
     def fit(frame: np.ndarray, side: str) -> np.ndarray:
         if side in crop:
@@ -50,30 +40,35 @@ def side_by_side(left: str | Path, right: str | Path, out: str | Path, height: i
 
     out = Path(out)
     writer = None
-    try:
-        for k in range(n):
-            sides = {"left": fit(a[min(k, len(a) - 1)], "left"), "right": fit(b[min(k, len(b) - 1)], "right")}
-            for side, spans in blank.items():
-                if any(s <= k < e for s, e in spans):
-                    sides[side][:] = 0
-            frame = np.hstack([sides["left"], sides["right"]])
-            if writer is None:
-                writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), fps, (frame.shape[1], frame.shape[0]))
-                if not writer.isOpened():
-                    raise OSError(f"{out}: cannot write an MJPG video here")
-            writer.write(frame)
-    finally:
-        if writer is not None:
-            writer.release()
+    last: dict[str, np.ndarray] = {}
+    with open_source(Path(left)) as a, open_source(Path(right)) as b:
+        try:
+            for k, (fa, fb) in enumerate(itertools.zip_longest(a, b)):
+                if max_frames is not None and k >= max_frames:
+                    break
+                for side, f in (("left", fa), ("right", fb)):
+                    if f is not None:           # the shorter clip holds its last frame
+                        last[side] = fit(f.image, side)
+                sides = {side: img.copy() for side, img in last.items()}
+                for side, spans in blank.items():
+                    if any(s <= k < e for s, e in spans):
+                        sides[side][:] = 0
+                frame = np.hstack([sides["left"], sides["right"]])
+                if writer is None:
+                    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), a.fps,
+                                             (frame.shape[1], frame.shape[0]))
+                    if not writer.isOpened():
+                        raise OSError(f"{out}: cannot write an MJPG video here")
+                writer.write(frame)
+        finally:
+            if writer is not None:
+                writer.release()
     return out
 
 
-def side_of(landmarks: np.ndarray, min_visibility: float = 0.3) -> str:
+def side_of(landmarks: np.ndarray) -> str:
     """Which half of a side-by-side frame a person's visible image landmarks are in: their identity."""
-    lm = np.asarray(landmarks)
-    vis = lm[:, 2] >= min_visibility
-    x = float(np.median(lm[vis, 0] if vis.sum() >= 3 else lm[:, 0]))
-    return "left" if x < 0.5 else "right"
+    return "left" if float(np.median(visible_xy(landmarks)[:, 0])) < 0.5 else "right"
 
 
 # The two-person cases the tests and benchmarks/tracking.py measure (paths under ../shared/data/videos).
