@@ -57,6 +57,7 @@ class EncoderMeta:
     code_version: str = "unknown"
     exported_at: str = ""
     hybrid: dict | None = None                    # {"weight", "pca_dims"} for encoder + PCA-of-joints files
+    parts: list | None = None                     # what the embedding is made of: each part's weight and what chose it
     retrained_from: dict | None = None            # {"file", "sha256"} of the base a retrained file came from
     retrain: dict | None = None                   # the retraining settings
     extra: dict = field(default_factory=dict)

@@ -2,11 +2,16 @@
 
 ``python -m training.evaluate_mediapipe --weights W [W ...] --json OUT.json --plot OUT.png``
 
-Every encoder given and two baselines (raw joints; view-aligned raw joints, the encoder's own
-alignment then flattened) are measured in one run, on the same windows (1.8 s every 0.2 s, as the
-live app cuts them, from MediaPipe skeletons made by the app's own frame path):
+Every encoder given and three baselines (raw joints; view-aligned raw joints, the encoder's own
+alignment then flattened; joint motion, the hybrid's hand-made motion part alone) are measured in
+one run, on the same windows (1.8 s every 0.2 s, as the live app cuts them):
 
-* ``multiview``: ``videos/multiview_lightstage``, one person filmed at the same instants by two
+* ``eight_camera``: TotalCapture's 8 synchronised cameras (MediaPipe skeletons of one actor, four
+  sequences): cross-view instance retrieval over all 56 directed camera pairs, per sequence, pair
+  and angle between the cameras, with and without the views MediaPipe sees flipped
+  (``training.multicamera``). freestyle3 is the validation sequence: settings are chosen on it.
+
+* ``multiview``: ``videos/multiview_lightstage`` (measurement only: nothing is chosen on it), one person filmed at the same instants by two
   cameras 110.7 degrees apart. For each window of one view, is the nearest window of the other view
   (cosine) the same instant, within ``--tolerance`` seconds? Top-1 and top-5, per direction; chance is
   the share of windows within the tolerance. Plus the mean similarity against the time offset
@@ -37,7 +42,8 @@ from training.config import DEFAULT_KG, DEFAULT_NWUCLA
 from training.data import load_kinder_gator, load_nwucla
 from training.data.mediapipe import DEFAULT_VIDEOS, LIGHTSTAGE, NTU, VideoWindows, clip_windows, video_windows
 from training.metrics import knn1, l2n
-from training.protocols import EmbedFn, aligned_joints, raw_joints
+from training.protocols import EmbedFn, aligned_joints, joint_motion, raw_joints
+from training import multicamera
 
 LENGTH = 32
 KINECT_KG = ("Raise-your-hand", "Raise-your-other-hand", "Raise-your-arm-to-one-side", "Raise-your-arm-to-the-other-side",
@@ -112,7 +118,7 @@ def cross_sensor(embed: EmbedFn, nwucla_v1: list, query: VideoWindows) -> dict:
 def load_data(videos: str, nwucla: str, kg: str) -> dict:
     ntu = {name: video_windows(videos, rel, LENGTH, name) for name, (rel, *_) in NTU.items()}
     cams = [video_windows(videos, rel, LENGTH, Path(rel).stem) for rel in LIGHTSTAGE]
-    nw = load_nwucla(nwucla)
+    nw = load_nwucla(nwucla, views=(1, 2))          # never v03: cross-view numbers are reported on it
     kinect = [clip_windows(c.name, c.skeleton, 15.0, LENGTH) for c in nw if c.label in KINECT_NWUCLA]
     kinect += [clip_windows(c.name, c.skeleton, 15.0, LENGTH) for c in load_kinder_gator(kg, fps=15.0, motions=set(KINECT_KG))]
     return {"ntu": ntu, "cams": cams, "kinect": [k for k in kinect if len(k.windows)],
@@ -120,8 +126,8 @@ def load_data(videos: str, nwucla: str, kg: str) -> dict:
 
 
 def evaluate(weights: list[str], videos: str = DEFAULT_VIDEOS, nwucla: str = DEFAULT_NWUCLA, kg: str = DEFAULT_KG,
-             tolerance: float = 0.4, device: str | None = "cpu") -> dict:
-    methods: dict[str, EmbedFn] = {"raw_joints": raw_joints, "aligned_joints": aligned_joints}
+             tolerance: float = 0.4, device: str | None = "cpu", totalcapture: str | None = None) -> dict:
+    methods: dict[str, EmbedFn] = {"raw_joints": raw_joints, "aligned_joints": aligned_joints, "joint_motion": joint_motion}
     for w in weights:
         enc = load_encoder(w, device=device)
         if enc.window != LENGTH:
@@ -134,14 +140,20 @@ def evaluate(weights: list[str], videos: str = DEFAULT_VIDEOS, nwucla: str = DEF
                       "sensor_probe": sensor_probe(fn, mediapipe, d["kinect"]),
                       "cross_sensor": cross_sensor(fn, d["nwucla_v1"], d["ntu"]["pick up"])}
                for name, fn in methods.items()}
+    eight = multicamera.evaluate(methods, root=totalcapture, tolerance=tolerance, length=LENGTH)
+    for name in methods:
+        results[name]["eight_camera"] = eight["results"].pop(name)
     return {"protocol": "mediapipe", "weights": weights, "tolerance_s": tolerance, "window_s": 1.8, "stride_s": 0.2,
-            "offsets_s": offsets.tolist(), "windows": {v.name: len(v.windows) for v in mediapipe},
+            "eight_camera": eight, "offsets_s": offsets.tolist(), "windows": {v.name: len(v.windows) for v in mediapipe},
             "kinect_windows": int(sum(len(k.windows) for k in d["kinect"])), "results": results}
 
 
 def summary(report: dict) -> dict:
     """One line per method: the numbers the model card quotes."""
-    return {m: {"multiview_top1": round(100 * r["multiview"]["top1_mean"], 1),
+    return {m: {"eight_camera_top1": {k: round(100 * v["top1"], 1) for k, v in r["eight_camera"].items()},
+                "eight_camera_top1_without_flipped": {k: round(100 * v["without_flipped"]["top1"], 1)
+                                                      for k, v in r["eight_camera"].items() if k != "mean"},
+                "multiview_top1": round(100 * r["multiview"]["top1_mean"], 1),
                 "multiview_top5": round(100 * r["multiview"]["top5_mean"], 1),
                 "record_once": round(100 * r["record_once"]["mean"], 1),
                 "sensor_probe": round(100 * r["sensor_probe"]["accuracy"], 1),
@@ -151,7 +163,10 @@ def summary(report: dict) -> dict:
 
 def plot(report: dict, path: Path) -> None:
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, (ax, ax8) = plt.subplots(1, 2, figsize=(15, 5))
+    multicamera.plot({m: r["eight_camera"] for m, r in report["results"].items()}, ax8)
+    ax8.set_title("TotalCapture, 8 cameras, 4 sequences: top-1 against the angle between the cameras\n"
+                  "(dots: directed camera pairs; lines: mean per 45\u00b0 bin)", fontsize=10)
     for name, r in report["results"].items():
         mv = r["multiview"]
         ax.plot(report["offsets_s"], mv["similarity_by_offset"], marker=".",
@@ -159,7 +174,7 @@ def plot(report: dict, path: Path) -> None:
     ax.axvspan(-report["tolerance_s"], report["tolerance_s"], color="0.9", zorder=0)
     ax.set_xlabel("time offset between the windows of the two cameras (s)")
     ax.set_ylabel("similarity (z-scored per method)")
-    ax.set_title("Same instant seen by two cameras 110.7\u00b0 apart (MediaPipe): similarity against offset", fontsize=10)
+    ax.set_title("Two-camera capture, 110.7\u00b0 apart (measurement only):\nsimilarity against time offset", fontsize=10)
     ax.legend(fontsize=8)
     save_figure(fig, path, dpi=100)
 
@@ -170,12 +185,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--videos", default=DEFAULT_VIDEOS)
     ap.add_argument("--data", default=DEFAULT_NWUCLA, help="NW-UCLA folder (Kinect side of the probes)")
     ap.add_argument("--kg", default=DEFAULT_KG, help="kinder_gator.npz (Kinect side of the sensor probe)")
+    ap.add_argument("--totalcapture", default=None, help="TotalCapture MediaPipe folder (default ../shared/data/totalcapture_mediapipe)")
     ap.add_argument("--tolerance", type=float, default=0.4, help="seconds within which a match is the same instant")
     ap.add_argument("--json", help="write the full report here")
     ap.add_argument("--plot", help="PNG of similarity against time offset")
     a = ap.parse_args(argv)
     try:
-        report = evaluate(a.weights, a.videos, a.data, a.kg, a.tolerance)
+        report = evaluate(a.weights, a.videos, a.data, a.kg, a.tolerance, totalcapture=a.totalcapture)
     except (EncoderFileError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

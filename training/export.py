@@ -105,6 +105,22 @@ def hybrid_of(module: Exported, window: int) -> tuple[dict | None, int]:
     return h or None, dim
 
 
+def parts_of(module: Exported, window: int, chosen_on: str = "") -> list[dict]:
+    """The embedding's parts, first-class in the metadata: each one's share of the cosine similarity,
+    size, whether it was learned, and what its weight was chosen on (``chosen_on``)."""
+    w_p, w_m = module.hybrid_weight, module.motion_weight
+    parts = [{"part": "encoder", "kind": "learned (FoCoViL, training_data)", "weight": round(1.0 - w_p - w_m, 6),
+              "dims": int(module.encoder.backbone.out.out_features), "chosen_on": "what the hand-made parts leave"}]
+    if w_p > 0:
+        parts.append({"part": "aligned-joint PCA", "kind": "hand-made (PCA of the training windows)", "weight": w_p,
+                      "dims": int(module.pca_axes.shape[1]), "chosen_on": chosen_on or "not recorded"})
+    if w_m > 0:
+        parts.append({"part": "joint motion", "kind": "hand-made, no training (each aligned joint's displacement "
+                      f"over {module.motion_step} frames, every {module.motion_every})", "weight": w_m,
+                      "dims": module.motion_dims(window), "chosen_on": chosen_on or "not recorded"})
+    return parts
+
+
 def code_version() -> str:
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
@@ -180,25 +196,27 @@ def calibrate_threshold(module: nn.Module, cfg: dict) -> dict:
 
 def export(model_pt: str | Path, out: str | Path, metrics: dict | None = None,
            hybrid_weight: float = 0.0, hybrid_dims: int = 64, calibrate: bool = False,
-           motion_weight: float = 0.0) -> EncoderMeta:
+           motion_weight: float = 0.0, chosen_on: str = "") -> EncoderMeta:
     enc, state = load_trained(model_pt)
     cfg = state["config"]
     pca = fit_pca(enc, cfg, hybrid_dims) if hybrid_weight > 0 else (None, None)
     module = Exported(enc, *pca, hybrid_weight=hybrid_weight, motion_weight=motion_weight).eval()
-    return _write(module, metadata(cfg, state.get("train", {}), metrics), cfg, out, calibrate)
+    return _write(module, metadata(cfg, state.get("train", {}), metrics), cfg, out, calibrate, chosen_on)
 
 
-def rehybrid(encoder_file: str | Path, out: str | Path, motion_weight: float, calibrate: bool = True) -> EncoderMeta:
+def rehybrid(encoder_file: str | Path, out: str | Path, motion_weight: float, calibrate: bool = True,
+             chosen_on: str = "") -> EncoderMeta:
     """An encoder file's learned encoder again, with a new hand-made part: the motion features at
-    ``motion_weight`` (no PCA part). The training metadata is kept; the measured numbers, which
-    belonged to the old file, are measured again (``calibrate``) or dropped."""
+    ``motion_weight`` (no PCA part). The training metadata is kept (the learned encoder's), the
+    parts are described anew (``parts_of``); the measured numbers, which belonged to the old file,
+    are measured again (``calibrate``) or dropped. Re-exporting a file with its own weight gives the
+    same file again (only ``exported_at`` and ``code_version`` differ)."""
     from training.retrain_inputs import load_base
     base = load_base(encoder_file)
     module = Exported(base.model.encoder.eval(), motion_weight=motion_weight).eval()
     meta = base.meta.replace(metrics={}, code_version=code_version(), exported_at=now(),
-                             training_data=list(base.meta.training_data)
-                             + [f"re-exported from {Path(encoder_file).name} with motion features at weight {motion_weight}"])
-    return _write(module, meta, dict(base.meta.config), out, calibrate)
+                             training_data=[d for d in base.meta.training_data if not d.startswith("re-exported from")])
+    return _write(module, meta, dict(base.meta.config), out, calibrate, chosen_on)
 
 
 def recalibrate(encoder_file: str | Path, out: str | Path) -> EncoderMeta:
@@ -209,14 +227,19 @@ def recalibrate(encoder_file: str | Path, out: str | Path) -> EncoderMeta:
     cfg = rt.meta.config
     metrics = {k: v for k, v in rt.meta.metrics.items() if not k.startswith("unknown_threshold")}
     metrics.update(calibrate(rt.embed, cfg["nwucla"], rt.window, cfg.get("protocol", "cross-view")))
-    meta = rt.meta.replace(metrics=metrics)
+    parts = rt.meta.parts
+    if parts is None and not rt.meta.hybrid:          # an encoder-only file from before parts were recorded
+        parts = [{"part": "encoder", "kind": "learned (FoCoViL, training_data)", "weight": 1.0,
+                  "dims": rt.dim, "chosen_on": "no hand-made parts"}]
+    meta = rt.meta.replace(metrics=metrics, parts=parts)
     save_encoder(rt.module, meta, out)
     return meta
 
 
-def _write(module: Exported, meta: EncoderMeta, cfg: dict, out: str | Path, calibrate: bool) -> EncoderMeta:
+def _write(module: Exported, meta: EncoderMeta, cfg: dict, out: str | Path, calibrate: bool,
+           chosen_on: str = "") -> EncoderMeta:
     hybrid, dim = hybrid_of(module, int(meta.window))
-    meta = meta.replace(embedding_dim=dim, hybrid=hybrid)
+    meta = meta.replace(embedding_dim=dim, hybrid=hybrid, parts=parts_of(module, int(meta.window), chosen_on))
     if calibrate:
         meta.metrics.update(calibrate_threshold(module, cfg))
     save_encoder(module, meta, out)
@@ -235,19 +258,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hybrid-dims", type=int, default=64)
     ap.add_argument("--motion-weight", type=float, default=0.0,
                     help="share of cosine similarity given to the aligned joints' motion (Exported)")
-    ap.add_argument("--calibrate", action="store_true", help="measure strictness's table on NW-UCLA into the metadata")
+    ap.add_argument("--motion-weight-from", metavar="JSON",
+                    help="take --motion-weight from a search's JSON (python -m training.choose motion-weight), "
+                         "recording what chose it in the metadata")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="measure strictness's table (camera skeletons; NW-UCLA beside it) into the metadata")
     ap.add_argument("--recalibrate", action="store_true",
                     help="with --from-encoder: the same file, only its strictness table measured again")
     ap.add_argument("--evaluate", action="store_true",
                     help="measure the cross-view protocol (encoder and both baselines) into the metadata; "
                          "only for encoders that never saw view 3")
     a = ap.parse_args(argv)
+    chosen_on = ""
+    if a.motion_weight_from:
+        search = json.loads(Path(a.motion_weight_from).read_text())
+        a.motion_weight = float(search["chosen"])
+        chosen_on = f"{search['chosen_on']} ({Path(a.motion_weight_from).name}: python -m training.choose motion-weight)"
     if a.from_encoder and a.recalibrate:
         meta = recalibrate(a.from_encoder, a.out)
         print(json.dumps({"out": a.out, "strictness": meta.metrics["strictness"]["thresholds"][:12]}))
         return 0
     if a.from_encoder:
-        meta = rehybrid(a.from_encoder, a.out, a.motion_weight, calibrate=a.calibrate)
+        meta = rehybrid(a.from_encoder, a.out, a.motion_weight, calibrate=a.calibrate, chosen_on=chosen_on)
         print(json.dumps({"out": a.out, "embedding_dim": meta.embedding_dim, "hybrid": meta.hybrid, "metrics": meta.metrics}))
         return 0
     src = Path(a.run) / "model.pt" if Path(a.run).is_dir() else Path(a.run)
@@ -255,12 +287,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {src} not found (train first: python -m training.train --out ...)", file=sys.stderr)
         return 2
     metrics = json.loads(Path(a.metrics).read_text()) if a.metrics else None
-    meta = export(src, a.out, metrics, a.hybrid_weight, a.hybrid_dims, a.calibrate, a.motion_weight)
+    meta = export(src, a.out, metrics, a.hybrid_weight, a.hybrid_dims, a.calibrate, a.motion_weight, chosen_on)
     if a.evaluate:
         from training.evaluate import evaluate, summary
         measured = summary(evaluate(a.out, "cross-view", data=meta.config["nwucla"], device="cpu"))
         meta = export(src, a.out, {**meta.metrics, "cross-view": measured}, a.hybrid_weight, a.hybrid_dims,
-                      motion_weight=a.motion_weight)
+                      motion_weight=a.motion_weight, chosen_on=chosen_on)
     print(json.dumps({"out": a.out, "embedding_dim": meta.embedding_dim, "window": meta.window,
                       "training_data": meta.training_data, "metrics": meta.metrics}))
     return 0

@@ -81,14 +81,28 @@ def calibration_clips(root, protocol: str) -> tuple[list, list]:
     return load_nwucla(root, views=(1,)), load_nwucla(root, views=(2,), subjects=subjects)
 
 
-def calibrate(embed_fn, root, window: int, protocol: str = "cross-view") -> dict:
-    """The metadata an encoder file needs for strictness (``metrics["strictness"]``), and the
-    single threshold older apps read (``unknown_threshold``: strictness 5, keeping 95 % of correct
-    matches on the same data)."""
+def nwucla_table(embed_fn, root, window: int, protocol: str = "cross-view") -> dict:
+    """Strictness measured on Kinect: NW-UCLA v01 prototypes against v02 queries."""
     from training.protocols import labels_of, windows_of
     gallery, query = calibration_clips(root, protocol)
-    data = f"NW-UCLA, v01 prototypes against {len(query)} v02 queries, views the encoder trained on"
+    data = f"NW-UCLA (Kinect), v01 prototypes against {len(query)} v02 queries, views the encoder trained on"
     g, q = embed_fn(windows_of(gallery, window)), embed_fn(windows_of(query, window))
-    table = strictness_table(g, labels_of(gallery), q, labels_of(query), data)
-    return {"strictness": table, "unknown_threshold": round(float(np.interp(5, table["levels"], table["thresholds"])), 4),
-            "unknown_threshold_keeps": 0.95, "unknown_threshold_data": data}
+    return strictness_table(g, labels_of(gallery), q, labels_of(query), data)
+
+
+def calibrate(embed_fn, root, window: int, protocol: str = "cross-view", cameras: str | None = None) -> dict:
+    """The metadata an encoder file needs for strictness. ``metrics["strictness"]``, the table the
+    app reads, comes from camera skeletons (:func:`training.camera_open_set.camera_table`: MediaPipe,
+    TotalCapture's training sequences, measured on its validation sequence), because every user is
+    seen through a camera; ``metrics["strictness_nwucla"]`` keeps the Kinect table beside it for
+    reference. Also the single threshold older apps read (``unknown_threshold``: strictness 5 of
+    the app's table)."""
+    from training.camera_open_set import camera_table
+    kinect = nwucla_table(embed_fn, root, window, protocol)
+    try:
+        table = camera_table(embed_fn, window, cameras)
+    except FileNotFoundError as e:                 # no camera data here: the Kinect table, saying so
+        table = {**kinect, "data": kinect["data"] + f" (camera data missing: {e})"}
+    return {"strictness": table, "strictness_nwucla": kinect,
+            "unknown_threshold": round(float(np.interp(5, table["levels"], table["thresholds"])), 4),
+            "unknown_threshold_keeps": 0.95, "unknown_threshold_data": table["data"]}

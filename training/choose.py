@@ -1,0 +1,85 @@
+"""The searches behind the app's settings, each one a command that writes what it saw and chose.
+
+``python -m training.choose motion-weight --from-encoder weights/focovil_app.pt --json OUT.json``
+    The share of cosine similarity the exported file gives the hand-made joint motion (``Exported``),
+    chosen on TotalCapture's validation sequence (8-camera same-instant top-1, mean over its 56
+    directed camera pairs): the smallest weight within ``PLATEAU_POINTS`` of the best, since the
+    top-1 is flat near its peak and the learned part is what carries to actions and sensors the
+    motion features miss. The other sequences are reported beside it: they chose nothing.
+
+``python -m training.choose strictness --encoder weights/focovil_app.pt --json OUT.json``
+    The default strictness: the level with the best balance of named-right and rejected on the
+    validation sequence (``training.camera_open_set``), for the encoder the app ships with.
+
+Neither reads the two-camera capture (measurement only) or NW-UCLA v03.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from realtime.files import atomic_text
+from training import multicamera
+from training.data import totalcapture as tc
+from training.protocols import joint_motion, module_embed
+
+WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+PLATEAU_POINTS = 0.5     # weights this close to the best top-1 are as good; the smallest keeps most of the encoder
+
+
+def motion_weight(encoder_file: str, weights=WEIGHTS, root=None) -> dict:
+    from training.export import Exported
+    from training.retrain_inputs import load_base
+    enc = load_base(encoder_file).model.encoder.eval()
+    methods = {f"motion weight {w:g}": module_embed(Exported(enc, motion_weight=w).eval()) for w in weights}
+    methods["joint motion alone (reference)"] = joint_motion
+    report = multicamera.evaluate(methods, root=root)
+    top1 = {name: {seq: round(100 * r["top1"], 2) for seq, r in per_seq.items()} for name, per_seq in report["results"].items()}
+    val = {w: top1[f"motion weight {w:g}"][tc.VALIDATION] for w in weights}
+    best = min(w for w in weights if val[w] >= max(val.values()) - PLATEAU_POINTS)
+    return {"search": "motion weight", "encoder": encoder_file, "weights": list(weights),
+            "chosen_on": f"TotalCapture {tc.VALIDATION} (validation sequence), 8-camera top-1: the smallest weight "
+                         f"within {PLATEAU_POINTS} points of the best",
+            "chosen": best, "top1_percent": top1,
+            "note": f"numbers on {tc.VALIDATION} chose the weight; the other sequences did not"}
+
+
+def strictness(encoder_file: str, root=None) -> dict:
+    from realtime.encoder import load_encoder
+    from training.camera_open_set import camera_table, choose_default
+    rt = load_encoder(encoder_file, device="cpu")
+    table = camera_table(rt.embed, rt.window, root)
+    return {"search": "default strictness", "encoder": encoder_file, "table": table,
+            "chosen_on": f"TotalCapture {tc.VALIDATION} (validation sequence), best mean of named-right and rejected",
+            "chosen": choose_default(table)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    mw = sub.add_parser("motion-weight", help="the exported file's share of joint motion")
+    mw.add_argument("--from-encoder", required=True, help="encoder file whose learned encoder is scored")
+    mw.add_argument("--weights", type=float, nargs="+", default=list(WEIGHTS))
+    st = sub.add_parser("strictness", help="the default strictness level")
+    st.add_argument("--encoder", required=True)
+    for p in (mw, st):
+        p.add_argument("--totalcapture", default=None, help="TotalCapture MediaPipe folder")
+        p.add_argument("--json", help="write the search here")
+    a = ap.parse_args(argv)
+    if a.what == "motion-weight":
+        out = motion_weight(a.from_encoder, tuple(a.weights), a.totalcapture)
+        shown = {"chosen": out["chosen"], tc.VALIDATION: {k: v[tc.VALIDATION] for k, v in out["top1_percent"].items()}}
+    else:
+        out = strictness(a.encoder, a.totalcapture)
+        shown = {k: v for k, v in out["chosen"].items() if k != "balance_by_level"}
+    if a.json:
+        atomic_text(a.json, json.dumps(out, indent=1))
+    print(json.dumps(shown, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
