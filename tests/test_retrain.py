@@ -1,8 +1,8 @@
 """Offline retraining (training.retrain): train -> check -> promote atomically -> report, and bad input.
 
 Real parts only: a library built by the shipped script (raw windows of NW-UCLA view-1 clips and of the real
-NTU videos), the shipped app encoder, a small NW-UCLA subset (subject 1) and real SQLite / TorchScript
-files. Runs are a few steps long: they check the mechanics, not the accuracy (see the README).
+NTU videos), the shipped app encoder, a small NW-UCLA subset (subject 1 trains, v02 of subject 6 validates)
+and real SQLite / TorchScript files. Runs are a few steps long: they check the mechanics, not the accuracy (see the README).
 """
 from __future__ import annotations
 
@@ -50,9 +50,13 @@ def lib(tmp_path: Path, built_library: Path) -> Path:
     return path
 
 
-def run(lib: Path, shared_dir: Path, *flags: str) -> int:
-    return retrain.main(["--library", str(lib), "--data", str(shared_dir / "data/nw-ucla/all_sqe"),
-                         "--nwucla-subjects", "1", "--steps", "6", "--batch", "24", "--ckpt-every", "3",
+SUBJECTS = "1,6"      # subject 1 trains (v01 + v02); v02 of subject 6 is the validation queries
+
+
+def run(lib: Path, shared_dir: Path, *flags: str, data: Path | None = None) -> int:
+    subjects = [] if data else ["--nwucla-subjects", SUBJECTS]
+    return retrain.main(["--library", str(lib), "--data", str(data or shared_dir / "data/nw-ucla/all_sqe"),
+                         *subjects, "--steps", "6", "--batch", "24", "--ckpt-every", "3",
                          "--threads", "2", *flags])
 
 
@@ -84,11 +88,14 @@ def test_base_encoder_is_rebuilt_exactly_from_its_torchscript_file():
 
 
 def test_promotion_reembeds_library_app_follows_and_rollback_restores(lib, shared_dir):
-    assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1") == 0   # any result is good enough
+    assert run(lib, shared_dir, "--margin-user", "1", "--margin-val", "1") == 0   # any result is good enough
     rep = report_of(lib)
     assert rep["promoted"] and rep["version"] == 2
     assert set(rep["before"]["user"]["knn1_per_class"]) == set(rep["after"]["user"]["knn1_per_class"])
     assert any("single recording" in w for w in rep["warnings"])   # "falling", "pick up", "drink water"
+    # the shipped app encoder trained on protocol "all": its validation check is said to be no-regression only
+    assert any("protocol 'all'" in w and "no-regression check on clips it trained on" in w for w in rep["warnings"])
+    assert rep["data"]["nwucla_val_query_clips"] > 0 and "queries v02 of subjects 6" in rep["data"]["nwucla_val"]
     assert (lib.with_name(lib.stem + ".encoders") / "work" / "report.png").stat().st_size > 10_000
     folder = lib.with_name(lib.stem + ".encoders")
     assert file_sha256(folder / "focovil-v1.pt") == file_sha256(DEFAULT_ENCODER)   # the previous encoder is kept
@@ -108,9 +115,45 @@ def test_promotion_reembeds_library_app_follows_and_rollback_restores(lib, share
         assert active_encoder_path(L) == DEFAULT_ENCODER               # a changed active file is not trusted
 
 
+@pytest.fixture
+def data_with_corrupt_v03(tmp_path: Path, shared_dir: Path) -> Path:
+    """Every v01 and v02 file of subjects 1 and 6 (links to the real ones) and two view-3 files of broken
+    JSON: reading either would raise DatasetError."""
+    src, data = shared_dir / "data/nw-ucla/all_sqe", tmp_path / "nwucla"
+    data.mkdir()
+    for f in src.glob("*.json"):
+        if f.stem[4:7] in ("s01", "s06") and f.stem.endswith(("_v01", "_v02")):
+            (data / f.name).symlink_to(f)
+    for name in ("a01_s01_e00_v03.json", "a01_s06_e00_v03.json"):
+        (data / name).write_text('{"skeletons": [[[0.1, ')
+    return data
+
+
+def test_retraining_never_opens_view_3_and_writes_no_view_3_number(lib, shared_dir, data_with_corrupt_v03):
+    from training.data.nwucla import DatasetError, load_nwucla
+    from training.retrain_inputs import nwucla
+    with pytest.raises(DatasetError, match="corrupt or truncated"):
+        load_nwucla(data_with_corrupt_v03)                       # the broken files are there to be found
+    nw = nwucla([str(data_with_corrupt_v03)], "")
+    assert {(c.view, c.subject) for c in nw.train} == {(1, 1), (1, 6), (2, 1)}
+    assert {c.view for c in nw.gallery} == {1} and {(c.view, c.subject) for c in nw.queries} == {(2, 6)}
+    assert not {c.name for c in nw.queries} & {c.name for c in nw.train}    # validation never trains
+    assert run(lib, shared_dir, "--margin-user", "1", "--margin-val", "1", data=data_with_corrupt_v03) == 0
+    rep = report_of(lib)
+    assert rep["promoted"] and rep["data"]["nwucla_val_query_clips"] == len(nw.queries)
+    meta = load_encoder(lib.with_name(lib.stem + ".encoders") / "focovil-v2.pt", device="cpu").meta
+    check = meta.metrics["retrain_check"]
+    assert set(check) == {"user_knn1", "nwucla_val_knn1", "nwucla_val_data", "nwucla_val_held_out"}
+    assert check["nwucla_val_knn1"] == rep["after"]["nwucla_val"]["knn1"]
+    assert check["nwucla_val_held_out"] is False and "no-regression" in check["nwucla_val_data"]   # base: "all"
+    text = json.dumps(meta.metrics).lower()
+    assert not [w for w in ("v03", "cross-view", "cross_view", "view 3") if w in text]
+    assert "cross_view" not in json.dumps(rep)
+
+
 def test_candidate_worse_than_margin_is_not_promoted_and_nothing_changes(lib, shared_dir, capsys):
     before = state_of(lib)
-    assert run(lib, shared_dir, "--margin-user", "-1", "--margin-cv", "-1") == 0   # demands +100 points
+    assert run(lib, shared_dir, "--margin-user", "-1", "--margin-val", "-1") == 0   # demands +100 points
     rep = report_of(lib)
     assert not rep["promoted"] and all("worse than the allowed drop" in r for r in rep["reasons"])
     assert state_of(lib) == before
@@ -152,12 +195,12 @@ def test_interrupted_run_needs_resume_and_continues_from_its_checkpoint(lib, sha
         return focal_contrastive_loss(*a, **kw)
     monkeypatch.setattr(loop_module, "focal_contrastive_loss", interrupted)
     before = state_of(lib)
-    assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1") == 130
+    assert run(lib, shared_dir, "--margin-user", "1", "--margin-val", "1") == 130
     assert state_of(lib) == before
     monkeypatch.undo()
-    assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1") == 2
+    assert run(lib, shared_dir, "--margin-user", "1", "--margin-val", "1") == 2
     assert "--resume" in capsys.readouterr().err
-    assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1", "--resume") == 0
+    assert run(lib, shared_dir, "--margin-user", "1", "--margin-val", "1", "--resume") == 0
     rep = report_of(lib)
     assert rep["train"]["resumed_from_step"] == 3 and rep["promoted"]
 
@@ -170,13 +213,13 @@ def test_full_disk_during_promotion_changes_nothing_and_resume_finishes(lib, sha
         raise OSError(errno.ENOSPC, "No space left on device", str(dst))
     monkeypatch.setattr(shutil, "copyfile", disk_full)
     before = state_of(lib)
-    assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1") == 2
+    assert run(lib, shared_dir, "--margin-user", "1", "--margin-val", "1") == 2
     assert "disk is full" in capsys.readouterr().err
     assert state_of(lib) == before
     folder = lib.with_name(lib.stem + ".encoders")
     assert [p.name for p in folder.iterdir() if p.is_file()] == ["retrain.lock"]    # no partial or temp file left
     monkeypatch.setattr(shutil, "copyfile", real_copy)
-    assert run(lib, shared_dir, "--margin-user", "1", "--margin-cv", "1", "--resume") == 0
+    assert run(lib, shared_dir, "--margin-user", "1", "--margin-val", "1", "--resume") == 0
     assert report_of(lib)["promoted"]
 
 
@@ -185,7 +228,7 @@ def test_two_process_ddp_retrain_checks_and_reports_once(lib, shared_dir):
 
     from conftest import torchrun
     cmd = [*torchrun(2), "-m", "training.retrain",
-           "--library", str(lib), "--data", str(shared_dir / "data/nw-ucla/all_sqe"), "--nwucla-subjects", "1",
+           "--library", str(lib), "--data", str(shared_dir / "data/nw-ucla/all_sqe"), "--nwucla-subjects", SUBJECTS,
            "--steps", "4", "--batch", "16", "--threads", "1", "--dry-run"]
     before = state_of(lib)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=Path(__file__).resolve().parent.parent)
@@ -202,7 +245,7 @@ def test_a_second_retrain_of_one_library_says_busy_naming_the_first_and_changes_
     import sys
     import time
     args = [sys.executable, "-m", "training.retrain", "--library", str(lib), "--data", str(shared_dir / "data/nw-ucla/all_sqe"),
-            "--nwucla-subjects", "1", "--steps", "6", "--batch", "24", "--threads", "1", "--dry-run"]
+            "--nwucla-subjects", SUBJECTS, "--steps", "6", "--batch", "24", "--threads", "1", "--dry-run"]
     root = Path(__file__).resolve().parent.parent
     first = subprocess.Popen(args, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     info = lib.with_name(lib.stem + ".encoders") / "retrain.lock.json"

@@ -1,13 +1,16 @@
 """Offline retraining on the user's own prototypes: ``python -m training.retrain --library LIB``.
 
-Fine-tunes the library's encoder (or ``--base FILE``) with the FoCoViL objective on NW-UCLA views 1+2
-(``--data``; never view 3, which the cross-view check tests on) plus the raw skeleton windows stored in
-the library, then checks the candidate against the encoder it would replace and promotes it only if it
-is not worse, by more than a stated margin, on either check:
+Fine-tunes the library's encoder (or ``--base FILE``) with the FoCoViL objective on NW-UCLA (``--data``)
+under the ``val`` protocol of ``training.data.splits`` (v01, and v02 of subjects 1-5; view 3 is never
+opened) plus the raw skeleton windows stored in the library, then checks the candidate against the
+encoder it would replace and promotes it only if it is not worse, by more than a stated margin, on
+either check:
 
 * **user**: kNN-1 of held-out recordings of the user's labels (about ``--holdout`` of each label's
   recordings, whole recordings so overlapping windows never straddle the split) against the rest;
-* **cross-view**: NW-UCLA kNN-1, gallery v01+v02, queries v03.
+* **NW-UCLA validation**: kNN-1, gallery v01, queries v02 of subjects 6-10 (clips retraining never
+  trains on; a base trained on protocol ``all`` or ``cross-view`` did, and then this check is only a
+  no-regression check, which the report's warnings say).
 
 Promote iff ``after >= before - margin`` on both. Promotion writes ``<library>.encoders/focovil-v{N}.pt``
 (the previous encoder stays in that folder, the base is copied there first) and then, in ONE SQLite
@@ -54,8 +57,8 @@ from training.data.nwucla import DatasetError
 from training.export import Exported, code_version, exported, now, save_encoder
 from training.protocols import module_embed
 from training.retrain_checks import decide, evaluate
-from training.retrain_inputs import (NWUCLA_FILE, Base, RetrainError, Settings, UserData, check_library_encoder,
-                                     load_base, nwucla, resumable_state, split_library)
+from training.retrain_inputs import (NWUCLA_FILE, Base, RetrainError, Settings, UserData, base_saw_validation,
+                                     check_library_encoder, load_base, nwucla, resumable_state, split_library)
 from training.retrain_lock import retrain_lock
 from training.retrain_promote import promote, rollback
 from training.retrain_report import write_report
@@ -153,42 +156,58 @@ def _retrain(lib_path: Path, base_path: str | Path | None, data: list[str] | Non
         default = Path(base.cfg.nwucla)
         if not default.is_dir():
             raise RetrainError("no NW-UCLA data: pass --data DIR (the folder of aAA_sSS_eEE_vVV.json files); it is needed "
-                               "to check the new encoder is not worse on the cross-view protocol")
+                               "to check the new encoder is not worse on NW-UCLA validation")
         data = [str(default)]
-    cv_gallery, cv_query = nwucla(data, settings.nwucla_subjects)
+    nw = nwucla(data, settings.nwucla_subjects)
     # a held-out user recording taken from an NW-UCLA file must not train through NW-UCLA either
     held_files = {m.group(0) for c in user.heldout for m in [NWUCLA_FILE.search(c.name)] if m}
-    nw_train = [c for c in cv_gallery if c.name not in held_files]
-    if 3 in base.meta.saw_view:
-        user.warnings.append(f"{base.path.name} was trained on NW-UCLA view 3, so its cross-view check is a "
-                             f"no-regression check, not an honest cross-view number (retraining itself never uses view 3)")
+    nw_train = [c for c in nw.train if c.name not in held_files]
+    # nor may a validation query train through the user's library: such queries leave the check
+    user_files = {m.group(0) for c in user.train for m in [NWUCLA_FILE.search(c.name)] if m}
+    val_query = [c for c in nw.queries if c.name not in user_files]
+    if len(val_query) < len(nw.queries):
+        user.warnings.append(f"{len(nw.queries) - len(val_query)} NW-UCLA validation queries are prototypes your "
+                             f"library trains on; left out of the validation check")
+    if not val_query:
+        raise RetrainError("every NW-UCLA validation query is a prototype of your library; nothing is left to check on")
+    saw = base_saw_validation(base.meta)
+    if saw:
+        user.warnings.append(f"{base.path.name} {saw}: its NW-UCLA validation check (queries v02 of subjects 6-10) is "
+                             f"a no-regression check on clips it trained on, not a held-out number (retraining "
+                             f"itself never trains on them)")
+    val_words = f"{nw.words} ({len(val_query)} queries); " + (
+        "held out: neither the base encoder nor retraining trained on them" if saw is None else
+        f"a no-regression check, not a held-out number: the base {saw}")
     work.mkdir(parents=True, exist_ok=True)
     rank = int(os.environ.get("RANK", "0"))
     window = base.cfg.window
     calibrated = "strictness" in base.meta.metrics or "unknown_threshold" in base.meta.metrics
     if rank == 0:
-        before = evaluate(load_encoder(base.path, device="cpu").embed, window, user, cv_gallery, cv_query)
+        before = evaluate(load_encoder(base.path, device="cpu").embed, window, user, nw.gallery, val_query)
     trained = train_candidate(base, user, nw_train, settings, work, resume)
     if trained["rank"] != 0:
         return {}
     module = candidate_module(base)
-    after = evaluate(module_embed(module), window, user, cv_gallery, cv_query, data[0] if calibrated else None)
+    after = evaluate(module_embed(module), window, user, nw.gallery, val_query, data[0] if calibrated else None)
     promoted, reasons = decide(before, after, settings)
     n_labels = len({c.label for c in user.train})
     metrics = dict(base.meta.metrics)
     metrics.pop("cross-view", None)   # the base's numbers are not this file's
-    metrics["retrain_check"] = {"user_knn1": after["user"]["knn1"], "cross_view_knn1": after["cross_view"]["knn1"]}
+    metrics.pop("val", None)
+    metrics["retrain_check"] = {"user_knn1": after["user"]["knn1"], "nwucla_val_knn1": after["nwucla_val"]["knn1"],
+                                "nwucla_val_data": val_words, "nwucla_val_held_out": saw is None}
     metrics.update(after.get("calibration", {}))     # strictness measured again for the new file
     candidate = export_candidate(base, module, work / "candidate.pt", {
         "training_data": list(base.meta.training_data) + [
-            f"fine-tuned: NW-UCLA views 1+2 ({len(nw_train)} clips) + user library {lib_path.name} "
+            f"fine-tuned: NW-UCLA protocol val, v01 + v02 of subjects 1-5 ({len(nw_train)} clips) + user library {lib_path.name} "
             f"({len(user.train)} windows, {n_labels} labels{', labels as positives' if settings.labels else ''})"],
         "retrained_from": {"file": base.path.name, "sha256": base.sha256},
         "retrain": dataclasses.asdict(settings), "metrics": metrics, "train_seconds": trained["train_seconds"]})
     report = {
         "library": str(lib_path), "base": {"file": str(base.path), "sha256": base.sha256},
         "candidate": str(candidate), "settings": dataclasses.asdict(settings),
-        "data": {"nwucla_dirs": data, "nwucla_train_clips": len(nw_train), "nwucla_gallery_clips": len(cv_gallery), "nwucla_query_clips": len(cv_query),
+        "data": {"nwucla_dirs": data, "nwucla_train_clips": len(nw_train),
+                 "nwucla_val_gallery_clips": len(nw.gallery), "nwucla_val_query_clips": len(val_query), "nwucla_val": val_words,
                  "user_train_windows": len(user.train), "user_heldout_windows": len(user.heldout),
                  "labels": user.label_names},
         "warnings": user.warnings,
@@ -196,9 +215,9 @@ def _retrain(lib_path: Path, base_path: str | Path | None, data: list[str] | Non
         "loss_first_last": [trained["history"][0]["loss"], trained["history"][-1]["loss"]] if trained["history"] else None,
         "before": before, "after": after,
         "delta": {"user_knn1": after["user"]["knn1"] - before["user"]["knn1"],
-                  "cross_view_knn1": after["cross_view"]["knn1"] - before["cross_view"]["knn1"]},
+                  "nwucla_val_knn1": after["nwucla_val"]["knn1"] - before["nwucla_val"]["knn1"]},
         "rule": "promote iff after >= before - margin on both checks",
-        "margins": {"user": settings.margin_user, "cross_view": settings.margin_cv},
+        "margins": {"user": settings.margin_user, "nwucla_val": settings.margin_val},
         "promoted": False, "reasons": reasons, "dry_run": dry_run,
     }
     if promoted and not dry_run:

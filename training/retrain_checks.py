@@ -1,7 +1,8 @@
 """Retraining's two checks and its decision: is the candidate encoder not worse than the one it replaces?
 
 * **user**: kNN-1 of the held-out recordings of the user's labels against the rest;
-* **cross-view**: NW-UCLA kNN-1, gallery v01+v02, queries v03.
+* **NW-UCLA validation**: kNN-1 of the ``val`` protocol (``training.data.splits``): gallery v01,
+  queries v02 of subjects 6-10, which retraining never trains on (view 3 is never read).
 
 Promote iff ``after >= before - margin`` on both (:func:`decide`).
 """
@@ -14,15 +15,16 @@ from training.protocols import EmbedFn, gallery_query
 from training.retrain_inputs import Settings, UserData
 
 
-def evaluate(embed_fn: EmbedFn, window: int, user: UserData, cv_gallery: list[Clip], cv_query: list[Clip],
+def evaluate(embed_fn: EmbedFn, window: int, user: UserData, val_gallery: list[Clip], val_query: list[Clip],
              nwucla_root=None) -> dict:
     """Both checks (kNN-1, per label) for one encoder; ``nwucla_root``: also calibrate strictness
-    (``training.open_set.calibrate``) into ``out["calibration"]``."""
+    (``training.open_set.calibrate``, protocol ``val``: v01 prototypes, v02 queries of the training
+    subjects, never the validation queries) into ``out["calibration"]``."""
     u = gallery_query(embed_fn, user.train, user.heldout, window, user.label_names, linear=False)
-    cv = gallery_query(embed_fn, cv_gallery, cv_query, window, CLASS_NAMES, linear=False)
-    out = {"user": u, "cross_view": cv}
+    val = gallery_query(embed_fn, val_gallery, val_query, window, CLASS_NAMES, linear=False)
+    out = {"user": u, "nwucla_val": val}
     if nwucla_root is not None:
-        out["calibration"] = calibrate(embed_fn, nwucla_root, window)
+        out["calibration"] = calibrate(embed_fn, nwucla_root, window, protocol="val")
     return out
 
 
@@ -30,7 +32,7 @@ def decide(before: dict, after: dict, settings: Settings) -> tuple[bool, list[st
     """Promote iff neither check drops by more than its margin; the reasons, in words."""
     reasons, ok = [], True
     for key, name, margin in (("user", "your held-out recordings", settings.margin_user),
-                              ("cross_view", "NW-UCLA cross-view (v01+v02 -> v03)", settings.margin_cv)):
+                              ("nwucla_val", "NW-UCLA validation (v01 -> v02 of subjects 6-10)", settings.margin_val)):
         b, a = before[key]["knn1"], after[key]["knn1"]
         good = a >= b - margin - 1e-9
         ok &= good

@@ -3,7 +3,9 @@
 * :func:`load_base`: an exported encoder file back into a trainable model (``training.retrain``);
 * :func:`split_library`: the library's prototypes as clips, split by whole recordings into a
   training part and a held-out part (the user check);
-* :func:`nwucla`: NW-UCLA views 1+2 (training, gallery) and 3 (cross-view queries only);
+* :func:`nwucla`: NW-UCLA under the ``val`` protocol (``training.data.splits``): training clips, and the
+  validation gallery (v01) and queries (v02 of the validation subjects); view 3 is never opened;
+* :func:`base_saw_validation`: whether the base encoder trained on those validation queries;
 * :func:`check_library_encoder`, :func:`resumable_state`: refusals before anything is trained.
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ from realtime.library import Library, file_sha256
 from training.config import TrainConfig
 from training.data import load_nwucla
 from training.data.clips import Clip
+from training.data.splits import TRAIN_SUBJECTS, VAL_SUBJECTS
 from training.model import FoCoViL
 from training.train import build_model
 
@@ -39,8 +42,8 @@ class Settings:
     labels: bool = True             # user labels as extra positives
     holdout: float = 0.3            # share of each label's recordings held out for the user check
     margin_user: float = 0.01       # promote iff after >= before - margin (kNN-1, 0..1), on both checks
-    margin_cv: float = 0.01
-    nwucla_subjects: str = ""       # comma list: restrict NW-UCLA (training and check) to these subjects
+    margin_val: float = 0.01        # ... the NW-UCLA validation check
+    nwucla_subjects: str = ""       # comma list: restrict NW-UCLA (training and validation) to these subjects
     seed: int = 0
     ckpt_every: int = 50
     threads: int = 0
@@ -157,16 +160,49 @@ def split_library(lib: Library, holdout: float, seed: int, fixed: dict | None = 
                     split={"train": sorted(train_uids), "heldout": sorted(held_uids)}, warnings=warnings)
 
 
-def nwucla(dirs: list[str], subjects: str) -> tuple[list[Clip], list[Clip]]:
-    """NW-UCLA clips of views 1+2 (train + gallery) and view 3 (queries only) from ``dirs``."""
+@dataclass
+class Nwucla:
+    """NW-UCLA as retraining uses it: the ``val`` protocol of ``training.data.splits``, view 3 never opened."""
+    train: list[Clip]               # v01 + v02 of the training subjects
+    gallery: list[Clip]             # validation gallery: v01
+    queries: list[Clip]             # validation queries: v02 of the validation subjects (never trained on)
+    words: str                      # what the validation check measures, for the report and the file
+
+
+def nwucla(dirs: list[str], subjects: str) -> Nwucla:
+    """NW-UCLA clips from ``dirs`` under the ``val`` protocol (``training.data.splits``): training on v01
+    and on v02 of subjects 1-5; validation = gallery v01, queries v02 of subjects 6-10 (as
+    ``training.evaluate --protocol val``). ``subjects`` (comma list) restricts all of them. Only
+    ``load_nwucla(..., views=(1,)|(2,))``: a view-3 file is never opened, not even a corrupt one."""
     subj = tuple(int(s) for s in subjects.split(",") if s.strip()) or None
-    v12, v3 = [], []
+    train_s = tuple(s for s in TRAIN_SUBJECTS if subj is None or s in subj)
+    val_s = tuple(s for s in VAL_SUBJECTS if subj is None or s in subj)
+    v1, v2_train, v2_val = [], [], []
     for d in dirs:
-        v12 += load_nwucla(d, views=(1, 2), subjects=subj)
-        v3 += load_nwucla(d, views=(3,), subjects=subj)
-    if not v12 or not v3:
-        raise RetrainError(f"no NW-UCLA clips of views 1+2 and 3 in {dirs} (subjects {subjects or 'all'})")
-    return v12, v3
+        v1 += load_nwucla(d, views=(1,), subjects=subj)
+        v2_train += load_nwucla(d, views=(2,), subjects=train_s)
+        v2_val += load_nwucla(d, views=(2,), subjects=val_s)
+    if not v1 or not v2_val:
+        raise RetrainError(f"no NW-UCLA validation clips (gallery view 1, queries view 2 of subjects "
+                           f"{VAL_SUBJECTS[0]}-{VAL_SUBJECTS[-1]}) in {dirs} (subjects {subjects or 'all'}); "
+                           f"--nwucla-subjects must include one of {VAL_SUBJECTS[0]}-{VAL_SUBJECTS[-1]}")
+    words = (f"NW-UCLA validation (protocol val): gallery v01, queries v02 of subjects "
+             f"{','.join(map(str, sorted({c.subject for c in v2_val})))}")
+    return Nwucla(train=v1 + v2_train, gallery=v1, queries=v2_val, words=words)
+
+
+def base_saw_validation(meta: EncoderMeta) -> str | None:
+    """Why the base encoder may have trained on the validation queries (v02 of subjects 6-10), or None
+    when its metadata says it did not (protocol ``val``, and any retraining it came from was on ``val`` too)."""
+    if meta.protocol != "val":
+        return (f"was trained on protocol {meta.protocol!r}, which includes NW-UCLA view 2 of every subject"
+                if meta.protocol in ("all", "cross-view") else
+                f"does not record which NW-UCLA clips it trained on (protocol {meta.protocol or 'not given'!r}), "
+                f"so it is taken to have trained on view 2 of every subject")
+    check = meta.metrics.get("retrain_check") or {}
+    if meta.retrained_from and check.get("nwucla_val_held_out") is not True:
+        return "was retrained by an earlier training.retrain, which trained on NW-UCLA view 2 of every subject"
+    return None
 
 
 def check_library_encoder(lib: Library, base: Base, force: bool) -> None:

@@ -17,7 +17,7 @@ def plot_report(report: dict, path: Path) -> None:
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
     for ax, key, title in ((axes[0], "user", "your held-out recordings"),
-                           (axes[1], "cross_view", "NW-UCLA cross-view (v03 queries)")):
+                           (axes[1], "nwucla_val", "NW-UCLA validation (v02 of subjects 6-10)")):
         b, a = report["before"][key]["knn1_per_class"], report["after"][key]["knn1_per_class"]
         names = list(b)
         x = np.arange(len(names))
