@@ -14,7 +14,7 @@ import numpy as np
 from realtime.encoder import EncoderMeta
 from realtime.settings import Settings
 
-DEFAULT_STRICTNESS = Settings().strictness   # chosen on NW-UCLA's validation split (README, "Unknown and idle")
+DEFAULT_STRICTNESS = Settings().strictness   # chosen on held-out camera data (training.choose strictness)
 FALLBACK_THRESHOLD = 0.90        # an encoder file with neither a table nor a measured threshold
 
 
@@ -52,5 +52,5 @@ def meaning(meta: EncoderMeta | None, strictness: float) -> str:
     named = 100 * float(np.interp(s, t["levels"], t["named_right"]))
     rejected = 100 * float(np.interp(s, t["levels"], t["rejected"]))
     return (f"names {named:.0f} % of recorded actions right, calls {rejected:.0f} % of others "
-            f"\u201cunknown\u201d (measured on {t.get('data', 'calibration data')}); "
+            f"\u201cunknown\u201d (measured on {t.get('summary') or t.get('data', 'calibration data')}); "
             f"similarity \u2265 {threshold_at(meta, s):.2f}")

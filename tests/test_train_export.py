@@ -132,12 +132,16 @@ def test_wrong_files_are_refused_with_a_clear_error(tmp_path, trained):
 
 
 def test_shipped_app_file_is_its_encoder_plus_the_motion_features(tmp_path):
-    """The app file's embedding is [sqrt(0.7) encoder, sqrt(0.3) unit motion features]; re-exporting
-    it (what retraining and ``--from-encoder`` do) rebuilds the same module from the metadata."""
-    from training.export import exported, hybrid_of, rehybrid
+    """The app file's embedding is [sqrt(1 - w) encoder, sqrt(w) unit motion features], w the weight
+    ``training.choose motion-weight`` chose (docs/experiments/motion_weight.json); re-exporting it
+    (what retraining and ``--from-encoder`` do) rebuilds the same module from the metadata."""
+    from training.export import exported, hybrid_of
     from training.retrain_inputs import load_base
+    w = json.loads(Path("docs/experiments/motion_weight.json").read_text())["chosen"]
     app = load_encoder("weights/focovil_app.pt", device="cpu")
-    assert app.meta.hybrid == {"motion_weight": 0.3, "motion_step": 4, "motion_every": 4}
+    assert app.meta.hybrid == {"motion_weight": w, "motion_step": 4, "motion_every": 4}
+    assert [(p["part"], p["weight"]) for p in app.meta.parts] == [("encoder", round(1 - w, 6)), ("joint motion", w)]
+    assert "motion_weight.json" in app.meta.parts[1]["chosen_on"] and "freestyle3" in app.meta.parts[1]["chosen_on"]
     base = load_base("weights/focovil_app.pt")
     module = exported(base.model.encoder.eval(), base.meta.hybrid, base.pca_mean, base.pca_axes)
     assert hybrid_of(module, app.window) == (app.meta.hybrid, app.dim) and app.dim == 256 + 7 * NUM_JOINTS * 3
@@ -146,9 +150,23 @@ def test_shipped_app_file_is_its_encoder_plus_the_motion_features(tmp_path):
     with torch.no_grad():
         np.testing.assert_allclose(module(torch.from_numpy(x)).numpy(), e, atol=1e-5)
         f = base.model.encoder.eval()(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(e[:, :256], np.sqrt(0.7) * f, atol=1e-5)
-    np.testing.assert_allclose(np.linalg.norm(e[:, 256:], axis=1), np.sqrt(0.3), atol=1e-5)
-    meta = rehybrid("weights/focovil_app.pt", tmp_path / "again.pt", 0.3, calibrate=False)
-    again = load_encoder(tmp_path / "again.pt", device="cpu")
-    assert meta.hybrid == app.meta.hybrid and again.dim == app.dim
-    np.testing.assert_allclose(again.embed(x), e, atol=1e-5)
+    np.testing.assert_allclose(e[:, :256], np.sqrt(1 - w) * f, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(e[:, 256:], axis=1), np.sqrt(w), atol=1e-5)
+
+
+def test_model_card_commands_rebuild_the_shipped_files(tmp_path, shared_dir):
+    """weights/README.md's commands, run from committed code, write the shipped files again: the same
+    embeddings and the same metadata (strictness tables included) but for when and by which commit."""
+    from training.export import main
+    app, protocol = tmp_path / "app.pt", tmp_path / "protocol.pt"
+    assert main(["--from-encoder", "weights/focovil_app.pt", "--motion-weight-from", "docs/experiments/motion_weight.json",
+                 "--calibrate", "--out", str(app)]) == 0
+    assert main(["--from-encoder", "weights/focovil_protocol.pt", "--recalibrate", "--out", str(protocol)]) == 0
+    x = np.random.default_rng(1).normal(size=(4, 32, NUM_JOINTS, 3)).astype(np.float32) * 0.3
+    for shipped, again in (("weights/focovil_app.pt", app), ("weights/focovil_protocol.pt", protocol)):
+        a, b = load_encoder(shipped, device="cpu"), load_encoder(again, device="cpu")
+        assert "+dirty" not in a.meta.code_version, f"{shipped} was written by uncommitted code"
+        da, db = ({k: v for k, v in m.to_dict().items() if k not in ("exported_at", "code_version")} for m in (a.meta, b.meta))
+        assert da == db, shipped
+        assert da["metrics"]["strictness"]["source"] == "cameras" and "strictness_nwucla" in da["metrics"]
+        np.testing.assert_allclose(a.embed(x), b.embed(x), atol=1e-6)

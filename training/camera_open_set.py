@@ -76,7 +76,8 @@ def camera_table(embed_fn, window: int = 32, root=None, levels=LEVELS) -> dict:
             f"across cameras of {', '.join(tc.TRAINING)}; named / rejected measured on {tc.VALIDATION} "
             f"({SEGMENT_S:g}-s segments as actions, half enrolled from one camera, queried from the others)")
     return {"levels": list(levels), "thresholds": thr, "named_right": val["named_right"], "rejected": val["rejected"],
-            "auroc": val["auroc"], "data": data, "source": "cameras"}
+            "auroc": val["auroc"], "data": data, "source": "cameras",
+            "summary": f"camera skeletons: MediaPipe, 8 synchronised cameras, held-out sequence {tc.VALIDATION}"}
 
 
 def choose_default(table: dict) -> dict:

@@ -214,7 +214,7 @@ def rehybrid(encoder_file: str | Path, out: str | Path, motion_weight: float, ca
     from training.retrain_inputs import load_base
     base = load_base(encoder_file)
     module = Exported(base.model.encoder.eval(), motion_weight=motion_weight).eval()
-    meta = base.meta.replace(metrics={}, code_version=code_version(), exported_at=now(),
+    meta = base.meta.replace(metrics={}, code_version=code_version(), exported_at=now(), extra=_model_origin(base.meta),
                              training_data=[d for d in base.meta.training_data if not d.startswith("re-exported from")])
     return _write(module, meta, dict(base.meta.config), out, calibrate, chosen_on)
 
@@ -231,9 +231,16 @@ def recalibrate(encoder_file: str | Path, out: str | Path) -> EncoderMeta:
     if parts is None and not rt.meta.hybrid:          # an encoder-only file from before parts were recorded
         parts = [{"part": "encoder", "kind": "learned (FoCoViL, training_data)", "weight": 1.0,
                   "dims": rt.dim, "chosen_on": "no hand-made parts"}]
-    meta = rt.meta.replace(metrics=metrics, parts=parts)
+    meta = rt.meta.replace(metrics=metrics, parts=parts, code_version=code_version(), exported_at=now(),
+                           extra=_model_origin(rt.meta))
     save_encoder(rt.module, meta, out)
     return meta
+
+
+def _model_origin(meta: EncoderMeta) -> dict:
+    """``extra`` with ``model_code_version``: the code that trained the learned weights, kept when a
+    file is re-exported (``code_version`` then names the code that wrote the file)."""
+    return {**meta.extra, "model_code_version": meta.extra.get("model_code_version", meta.code_version)}
 
 
 def _write(module: Exported, meta: EncoderMeta, cfg: dict, out: str | Path, calibrate: bool,

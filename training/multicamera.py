@@ -136,9 +136,9 @@ def plot(results: dict, ax) -> None:
         pairs = [p for seq, r in per_seq.items() if seq != "mean" for p in r["pairs"].values()]
         ang = np.array([p["angle_deg"] for p in pairs])
         top1 = np.array([p["top1"] for p in pairs])
-        ax.scatter(ang, 100 * top1, s=6, alpha=0.25)
         means = [100 * top1[(ang >= lo) & (ang <= hi)].mean() for lo, hi in zip(ANGLE_BINS[:-1], ANGLE_BINS[1:])]
-        ax.plot(centres, means, marker="o", label=f"{m} (mean {100 * per_seq['mean']['top1']:.1f} %)")
+        line, = ax.plot(centres, means, marker="o", lw=2, label=f"{m} (mean {100 * per_seq['mean']['top1']:.1f} %)")
+        ax.scatter(ang, 100 * top1, s=5, alpha=0.2, color=line.get_color())
     ax.set_xlabel("angle between the two cameras around the actor (degrees)")
     ax.set_ylabel("top-1: same instant found in the other camera (%)")
     ax.set_xlim(0, 180)
