@@ -125,8 +125,10 @@ def code_version() -> str:
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
                              cwd=Path(__file__).resolve().parent)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, timeout=5, cwd=Path(__file__).resolve().parent)
+        # only code counts: a changed weights/ or docs/ file does not make the code that writes one dirty
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)*.py",
+                                ":(top)training/recipes"], capture_output=True, text=True, timeout=5,
+                               cwd=Path(__file__).resolve().parent)
         return (rev.stdout.strip() or "unknown") + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
