@@ -134,7 +134,7 @@ def read_metadata(path: Path, text: str) -> EncoderMeta:
     """The metadata text of an encoder file, checked against what this app feeds it."""
     try:
         raw = json.loads(text)
-    except json.JSONDecodeError:
+    except ValueError:              # not JSON, or bytes that are not UTF-8 (a damaged file)
         raw = None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise EncoderFileError(f"{path} has no FoCoViL encoder metadata (format {FORMAT!r}); export it with training.export")

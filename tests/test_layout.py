@@ -37,3 +37,41 @@ def test_the_checker_sees_imports(tmp_path):
     f = tmp_path / "m.py"
     f.write_text("import training.train\nfrom training.loop import x\ndef g():\n    from realtime.app import main\n")
     assert imported_modules(f) == {"training.train", "training.loop", "realtime.app"}
+
+
+def _names_and_strings(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            out.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            out.add(node.attr)
+        elif isinstance(node, ast.alias):
+            out.add(node.name.split(".")[-1])
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            out.add(node.value)
+    return out
+
+
+CHOOSERS = ("training/choose.py", "training/camera_open_set.py", "training/open_set.py", "training/sweep.py",
+            "training/train.py", "training/loop.py", "training/retrain.py", "training/retrain_checks.py",
+            "training/retrain_inputs.py", "training/data/totalcapture.py", "training/export.py")
+
+
+def test_code_that_chooses_or_trains_never_reads_the_measurement_only_capture():
+    """The two-camera capture (videos/multiview_lightstage) measures; nothing that trains, calibrates or
+    chooses a setting may name it, or the evaluation module that loads it."""
+    bad = {}
+    for rel in CHOOSERS:
+        found = {s for s in _names_and_strings(ROOT / rel)
+                 if "lightstage" in s.lower() or s == "evaluate_mediapipe"}
+        if found:
+            bad[rel] = sorted(found)
+    assert not bad
+
+
+def test_the_capture_checker_sees_names(tmp_path):
+    f = tmp_path / "m.py"
+    f.write_text("from training.data.mediapipe import LIGHTSTAGE\nx = 'videos/multiview_lightstage/cam5.mp4'\n")
+    assert {"LIGHTSTAGE", "videos/multiview_lightstage/cam5.mp4"} <= _names_and_strings(f)
