@@ -65,3 +65,37 @@ def test_joint_motion_scores_what_the_issue_measured_independently(root):
         assert abs(got[seq] - want) <= 1.0, (seq, got[seq], want)
     assert report["views"]["acting3"]["flipped_cameras"] == [5]
     assert got["freestyle3 without flipped"] > got["freestyle3"] + 10
+
+
+def test_a_correct_match_is_the_best_of_another_cameras_recording_of_the_same_stretch(root):
+    from training.camera_open_set import _both, genuine_similarities
+    live, recorded = _both(joint_motion, "freestyle2", root, 32)
+    assert len(recorded[1][0]) < len(live[1][0]) / 4          # a recording's windows every 0.9 s, live every 0.2 s
+    got = genuine_similarities({4: live[4]}, {1: recorded[1]})
+    want = [max(float(e @ g) for yg, g in zip(*recorded[1]) if yg == y) for y, e in zip(*live[4]) if y in set(recorded[1][0])]
+    np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_on_the_apps_task_the_learned_encoder_beats_the_hand_made_features(root):
+    """Recorded from one camera, recognised live from the others (out of phase): the shipped app file
+    and the Kinect-trained protocol file both name more windows right than joint motion or aligned
+    joints, on a sequence that chose nothing (freestyle2)."""
+    from realtime.encoder import load_encoder
+    from training.camera_open_set import recognition
+    from training.protocols import aligned_joints
+    score = {name: recognition(fn, "freestyle2", root)["top1"] for name, fn in (
+        ("app", load_encoder("weights/focovil_app.pt", device="cpu").embed),
+        ("protocol", load_encoder("weights/focovil_protocol.pt", device="cpu").embed),
+        ("motion", joint_motion), ("aligned", aligned_joints))}
+    assert min(score["app"], score["protocol"]) > max(score["motion"], score["aligned"]) + 0.05, score
+
+
+def test_the_shipped_motion_weight_is_what_its_search_chose_by_its_rule():
+    import json
+    from pathlib import Path
+    from training.choose import PLATEAU_POINTS
+    search = json.loads(Path("docs/experiments/motion_weight.json").read_text())
+    val = {w: search["record_once_top1_percent"][f"motion weight {w:g}"][tc.VALIDATION] for w in search["weights"]}
+    assert search["chosen"] == min(w for w in val if val[w] >= max(val.values()) - PLATEAU_POINTS)
+    from realtime.encoder import load_encoder
+    assert load_encoder("weights/focovil_app.pt", device="cpu").meta.hybrid["motion_weight"] == search["chosen"]
