@@ -99,3 +99,27 @@ def test_the_shipped_motion_weight_is_what_its_search_chose_by_its_rule():
     assert search["chosen"] == min(w for w in val if val[w] >= max(val.values()) - PLATEAU_POINTS)
     from realtime.encoder import load_encoder
     assert load_encoder("weights/focovil_app.pt", device="cpu").meta.hybrid["motion_weight"] == search["chosen"]
+
+
+def test_camera_training_clips_pair_the_cameras_of_one_stretch_and_never_the_validation_sequence(root):
+    import collections
+    clips = tc.training_clips(root, sequences=("freestyle2",))
+    groups = collections.defaultdict(set)
+    for c in clips:
+        groups[c.instance].add(c.view)
+        assert c.source == "totalcapture" and c.skeleton.shape == (46, 20, 3) and np.isfinite(c.skeleton).all()
+    assert len(groups) > 50 and np.mean([len(v) >= 2 for v in groups.values()]) > 0.9
+    with pytest.raises(tc.HoldOutError):
+        tc.training_clips(root, sequences=("freestyle3",))
+
+
+def test_a_share_of_each_batch_comes_from_the_camera_pairs(root):
+    import torch
+    from training.config import TrainConfig
+    from training.data import ClipBank, load_kinder_gator
+    from training.train import draw_groups
+    kinect = load_kinder_gator(str(root.parent / "kinder-gator" / "kinder_gator.npz"), fps=15.0)[:200]
+    bank = ClipBank(tc.training_clips(root, sequences=("acting3",)) + kinect)
+    g = draw_groups(bank, TrainConfig(batch=400, totalcapture_share=0.25), torch.Generator().manual_seed(0))
+    share = np.mean([bank.clips[bank.groups[k][0]].source == "totalcapture" for k in g])
+    assert share == pytest.approx(0.25)

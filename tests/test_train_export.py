@@ -170,3 +170,18 @@ def test_model_card_commands_rebuild_the_shipped_files(tmp_path, shared_dir):
         assert da == db, shipped
         assert da["metrics"]["strictness"]["source"] == "cameras" and "strictness_nwucla" in da["metrics"]
         np.testing.assert_allclose(a.embed(x), b.embed(x), atol=1e-6)
+
+
+def test_a_run_can_start_from_an_exported_encoders_learned_weights(tmp_path, shared_dir):
+    """``--init FILE``: fine-tuning starts from the file's learned encoder, not from random weights."""
+    from training.export import load_trained
+    from training.retrain_inputs import load_base
+    from training.train import main
+    out = tmp_path / "ft"
+    assert main(["--config", "training/recipes/app.json", "--out", str(out), "--init", "weights/focovil_app.pt",
+                 "--kinder-gator", "", "--protocol", "val", "--steps", "2", "--lr", "1e-9", "--threads", "1",
+                 "--ckpt-every", "100", "--eval-every", "100"]) == 0
+    tuned, _ = load_trained(out / "model.pt")
+    base = load_base("weights/focovil_app.pt").model.encoder
+    for (name, p), (_, q) in zip(tuned.named_parameters(), base.named_parameters()):
+        torch.testing.assert_close(p, q, atol=1e-6, rtol=0, msg=name)

@@ -16,6 +16,9 @@ class TrainConfig:
     protocol: str = "cross-view"          # cross-view | val | all   (which NW-UCLA views may train)
     nwucla: str = DEFAULT_NWUCLA
     kinder_gator: str = ""                # path to kinder_gator.npz to add its clips (unlabelled use)
+    totalcapture: str = ""                # TotalCapture MediaPipe folder: its training sequences' camera pairs join in
+    totalcapture_share: float = 0.0       # share of each batch drawn from those pairs (0: drawn like any other clip)
+    init: str = ""                        # an encoder file whose learned encoder the run starts from (fine-tuning)
     exclude_labels: str = ""              # NW-UCLA class ids (0-based, comma list) kept out of training
     exclude_motions: str = ""             # Kinder-Gator motion names (comma list) kept out of training
     arch: str = "tcn"                     # tcn | gru | stgcn

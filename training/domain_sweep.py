@@ -30,7 +30,7 @@ from training.data.totalcapture import VALIDATION
 from training.export import Exported, load_trained
 from training.metrics import accuracy, knn1
 from training.protocols import aligned_joints, joint_motion, module_embed, raw_joints
-from training.sweep import _mean_std, run_all
+from training.sweep import mean_std, run_all
 
 
 def mediapipe_scores(fn, d: dict, offsets: np.ndarray) -> dict:
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             fn = module_embed(module.eval())
             rows.setdefault(name + suffix, []).append({"val_knn1": val_knn1(fn, e, pair), **mediapipe_scores(fn, d, offsets)})
     report = {"grid": grid, "seeds": seeds, "motion_weight": a.motion_weight,
-              "results": {n: _mean_std(r) for n, r in rows.items()}}
+              "results": {n: mean_std(r) for n, r in rows.items()}}
     atomic_text(out / "domain_sweep.json", json.dumps(report, indent=1))
     plot(report, out / "domain_sweep.png")
     print(json.dumps({n: {k: round(100 * v["mean"], 1) for k, v in r.items()} for n, r in report["results"].items()}, indent=1))

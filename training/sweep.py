@@ -38,7 +38,7 @@ from training.metrics import PROBE_C, accuracy, embed, knn1, linear_probe
 RECIPE = Path(__file__).resolve().parent / "recipes" / "protocol.json"
 
 
-def _flags(d: dict) -> list[str]:
+def flags_of(d: dict) -> list[str]:
     return [a for k, v in d.items() for a in ("--" + k.replace("_", "-"), str(v).lower() if isinstance(v, bool) else str(v))]
 
 
@@ -51,7 +51,7 @@ def train_and_embed(out: Path, protocol: str, flags: dict, seed: int, nwucla: st
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "model.pt").exists():
         cmd = [sys.executable, "-m", "training.train", "--config", str(RECIPE), "--out", str(out), "--protocol", protocol,
-               "--nwucla", nwucla, "--seed", str(seed), "--threads", "1", "--resume", *_flags(flags)]
+               "--nwucla", nwucla, "--seed", str(seed), "--threads", "1", "--resume", *flags_of(flags)]
         with open(out / "train.log", "w") as f:
             if subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT).returncode != 0:
                 raise RuntimeError(f"training failed: see {out / 'train.log'}")
@@ -78,7 +78,7 @@ def scores(e: dict, probe_c: tuple[float, ...] = ()) -> dict:
     return out
 
 
-def _mean_std(rows: list[dict]) -> dict:
+def mean_std(rows: list[dict]) -> dict:
     return {k: {"mean": float(np.mean([r[k] for r in rows])), "std": float(np.std([r[k] for r in rows])),
                 "seeds": [r[k] for r in rows]} for k in rows[0]}
 
@@ -154,16 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [((name, s), out / "val" / name / f"s{s}", "val", {**base, **flags}, s)
             for name, flags in variants.items() for s in seeds]
     val = run_all(jobs, a.jobs, "val", a.device, a.nwucla)
-    single = {n: _mean_std([scores(val[(n, s)]) for s in seeds])
+    single = {n: mean_std([scores(val[(n, s)]) for s in seeds])
               for n in variants if all((n, s) in val for s in seeds)}
     ranked = sorted(single, key=lambda n: -single[n]["knn1"]["mean"])
     # Phase 2: ensembles of the best variants and the probe's C, same split.
-    ens = {"+".join(m): _mean_std([scores(_join([val[(n, s)] for n in m])) for s in seeds])
+    ens = {"+".join(m): mean_std([scores(_join([val[(n, s)] for n in m])) for s in seeds])
            for k in range(2, a.members + 1) for m in itertools.combinations(ranked[: a.top], k)}
     best_single = ranked[0]
     best_ens = max(ens, key=lambda n: ens[n]["knn1"]["mean"]) if ens else None
     cs = tuple(float(c) for c in a.probe_c.split(","))
-    probe = {n: _mean_std([scores(_join([val[(m, s)] for m in n.split("+")]), cs) for s in seeds])
+    probe = {n: mean_std([scores(_join([val[(m, s)] for m in n.split("+")]), cs) for s in seeds])
              for n in filter(None, (best_single, best_ens))}
     chosen_c = {n: max(cs, key=lambda c: r[f"linear_C{c:g}"]["mean"]) for n, r in probe.items()}
     report = {"grid": grid, "seeds": seeds, "val_single": {n: single[n] for n in ranked},
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     final = {}
     for n in sorted(members | set(filter(None, (best_ens,)))):
         c = chosen_c.get(n, PROBE_C)
-        final[n] = _mean_std([scores(_join([cv[(m, s)] for m in n.split("+")]), tuple(sorted({c, PROBE_C}))) for s in fseeds])
+        final[n] = mean_std([scores(_join([cv[(m, s)] for m in n.split("+")]), tuple(sorted({c, PROBE_C}))) for s in fseeds])
     report["cross_view"] = final
     atomic_text(out / "sweep.json", json.dumps(report, indent=1))
     plot(report, out / "sweep.png")

@@ -44,12 +44,27 @@ def load_training_clips(cfg: TrainConfig) -> list:
     if cfg.kinder_gator:
         excl = {m.strip() for m in cfg.exclude_motions.split(",") if m.strip()}
         clips += load_kinder_gator(cfg.kinder_gator, fps=cfg.fps, exclude_motions=excl)
+    if cfg.totalcapture:
+        from training.data.totalcapture import training_clips       # refuses the validation sequence
+        clips += training_clips(cfg.totalcapture, fps=cfg.fps)
     return clips
+
+
+def draw_groups(bank: ClipBank, cfg: TrainConfig, gen: torch.Generator) -> list[int]:
+    """The performances of one batch: uniform over all of them, or ``totalcapture_share`` of the
+    batch from the TotalCapture camera pairs and the rest from the other sources."""
+    if cfg.totalcapture_share <= 0:
+        return torch.randint(len(bank.groups), (cfg.batch,), generator=gen).tolist()
+    tc = [k for k, m in enumerate(bank.groups) if bank.clips[m[0]].source == "totalcapture"]
+    rest = [k for k, m in enumerate(bank.groups) if bank.clips[m[0]].source != "totalcapture"]
+    n_tc = int(round(cfg.batch * cfg.totalcapture_share)) if rest else cfg.batch
+    pick = lambda pool, n: [pool[i] for i in torch.randint(len(pool), (n,), generator=gen).tolist()]  # noqa: E731
+    return pick(tc, n_tc) + (pick(rest, cfg.batch - n_tc) if rest else [])
 
 
 def sample_batch(bank: ClipBank, cfg: TrainConfig, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Two windows per drawn performance: ``([B, T, J, 3], [B, T, J, 3])``."""
-    g = torch.randint(len(bank.groups), (cfg.batch,), generator=gen).tolist()
+    g = draw_groups(bank, cfg, gen)
     a, b = [], []
     for k in g:
         members = bank.groups[k]
@@ -95,7 +110,11 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     if d.rank == 0:
         atomic_text(out / "config.json", json.dumps(to_dict(cfg), indent=2))
     bank = ClipBank(load_training_clips(cfg))
-    model = build_model(cfg).to(d.device)
+    model = build_model(cfg)
+    if cfg.init:
+        from training.retrain_inputs import load_base
+        model.encoder.load_state_dict(load_base(cfg.init).model.encoder.state_dict())
+    model = model.to(d.device)
 
     def next_batch(step: int, gen: torch.Generator) -> loop.Batch:
         x1, x2 = sample_batch(bank, cfg, gen)

@@ -203,3 +203,35 @@ def flipped_share(stream: CameraStream, camera: Camera, vicon: np.ndarray) -> fl
     err = facing_error_deg(stream, camera, vicon)
     ok = np.isfinite(err)
     return float((err[ok] > FLIP_DEG).mean()) if ok.any() else float("nan")
+
+
+def training_clips(root: str | Path | None = None, sequences: tuple[str, ...] = TRAINING, fps: float = 15.0,
+                   segment_s: float = 3.0, hop_s: float = 0.5, min_present: float = 0.9,
+                   drop_flipped: bool = True) -> list:
+    """Multi-view training clips: each sequence cut into ``segment_s`` stretches every ``hop_s``; every
+    camera that saw a stretch (a person in ``min_present`` of its frames) gives one clip, resampled by
+    time to ``fps``, and the cameras of one stretch share an instance (the positives of FoCoViL's
+    multi-view loss). ``drop_flipped``: a camera's stretch with any frame seen from the wrong side
+    (body heading against the Vicon) is left out, so no positive pair teaches left for right.
+    Refuses the validation sequence (:func:`check_split`)."""
+    from training.data.clips import Clip
+    cams = load_cameras(root)
+    out = []
+    for seq in sequences:
+        streams = load_sequence(seq, root, for_training=True)
+        vicon = load_vicon(seq, root) if drop_flipped else None
+        for cam, s in streams.items():
+            flipped = np.zeros(len(s.times), bool)
+            if vicon is not None:
+                err = facing_error_deg(s, cams[cam], vicon)
+                flipped[:len(err)] = np.nan_to_num(err) > FLIP_DEG
+            n = int(round(segment_s * fps)) + 1
+            for k, t0 in enumerate(np.arange(0.0, s.times[-1] - segment_s + 1e-9, hop_s)):
+                span = (s.times >= t0 - 1e-9) & (s.times <= t0 + segment_s + 1e-9)
+                seen = span & s.present
+                if seen.sum() < max(2, min_present * span.sum()) or flipped[span].any():
+                    continue
+                skel = resample_by_time(s.times[seen], s.skeletons[seen], n, t0, t0 + segment_s)
+                out.append(Clip(name=f"{seq}/cam{cam}/{k}", skeleton=skel, label=-1, label_name="", view=cam,
+                                subject=1, instance=f"totalcapture:{seq}:{k}", source="totalcapture"))
+    return out
