@@ -1,7 +1,7 @@
 """Strictness: the one open-set setting a user tunes, in place of a raw similarity.
 
 Strictness ``s`` (0-100) is the similarity threshold below which ``s`` % of *correct* matches fell
-when the encoder was calibrated (``training.open_set.strictness_table``, written by
+when the encoder was calibrated on camera skeletons (``training.camera_open_set``, written by
 ``training.export --calibrate`` into the metadata as ``metrics["strictness"]``), so the same
 number means the same for every encoder, although their similarities differ. The table also stores
 what each level was measured to do on its calibration data (share of enrolled queries named

@@ -14,7 +14,9 @@ crops of each clip (0.901 / 0.896 for seeds 0 / 1, against 0.902 / 0.895).
 
 :func:`strictness_table` turns this into the app's one setting: strictness ``s`` (0-100) is the
 similarity below which ``s`` % of correct matches fall (on a calibration pair), stored with what
-each level was measured to keep and reject; the app reads it from the encoder's metadata.
+each level was measured to keep and reject; the app reads it from the encoder's metadata. The table
+the app reads is measured on camera skeletons (``training.camera_open_set``); the NW-UCLA one
+(:func:`nwucla_table`) is kept beside it.
 """
 from __future__ import annotations
 
