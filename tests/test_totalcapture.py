@@ -123,3 +123,17 @@ def test_a_share_of_each_batch_comes_from_the_camera_pairs(root):
     g = draw_groups(bank, TrainConfig(batch=400, totalcapture_share=0.25), torch.Generator().manual_seed(0))
     share = np.mean([bank.clips[bank.groups[k][0]].source == "totalcapture" for k in g])
     assert share == pytest.approx(0.25)
+
+
+def test_continuity_repair_undoes_a_sudden_front_back_swap_and_leaves_real_frames_alone(root):
+    """The repair the flipped camera did not need (MediaPipe's flips there come on gradually) does
+    fire on the kind it is for: a stretch mirrored abruptly is mirrored back, frame for frame."""
+    from training.camera_probes import continuity_repair, mirrored
+    s = tc.load_sequence("freestyle2", root, cameras=(1,))[1]
+    lm, present = s.landmarks[:300], s.present[:300]
+    assert continuity_repair(lm, present)[1] == 0
+    damaged = lm.copy()
+    damaged[100:160] = mirrored(lm[100:160])
+    repaired, n = continuity_repair(damaged, present)
+    assert n == 60
+    np.testing.assert_allclose(repaired, lm, atol=1e-6)
