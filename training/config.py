@@ -8,6 +8,7 @@ from pathlib import Path
 
 DEFAULT_NWUCLA = "../shared/data/nw-ucla/all_sqe"
 DEFAULT_KG = "../shared/data/kinder-gator/kinder_gator.npz"
+DEFAULT_TOTALCAPTURE = "../shared/data/totalcapture_mediapipe"
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Multi-seed experiments behind the model card: ``python -m training.experiments ablation|novel``.
 
 * ``ablation``: the chosen FoCoViL recipe and one change at a time (no alignment, no focalization,
-  no multi-view pairs, the other encoder family), each trained on NW-UCLA v01+v02 with every seed
+  no multi-view pairs, the other encoder family; or added: MediaPipe camera pairs), each trained on NW-UCLA v01+v02 with every seed
   and measured cross-view on v03. Writes ``OUT/ablation.json`` and a markdown table (mean +- std).
 * ``novel``: the app recipe (NW-UCLA + Kinder-Gator) trained with some NW-UCLA actions and some
   Kinder-Gator motions held out, measured on exactly those (one-shot and kNN-1), against
@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from realtime.files import atomic_text
-from training.config import DEFAULT_KG
+from training.config import DEFAULT_KG, DEFAULT_TOTALCAPTURE
 from training.protocols import NOVEL_KG_MOTIONS, NOVEL_NWUCLA_LABELS
 
 RECIPE = Path(__file__).resolve().parent / "recipes"
@@ -33,6 +33,9 @@ ABLATIONS = {
     "no_focalization": ["--gamma", "0", "--beta", "0"],
     "no_multiview_pairs": ["--multiview", "false"],
     "gru_encoder": ["--arch", "gru"],
+    # MediaPipe camera pairs (TotalCapture's training sequences, half of each batch), levelled: the
+    # camera recipe chosen on freestyle3 (training.camera_sweep), here measured on Kinect
+    "camera_pairs": ["--totalcapture", DEFAULT_TOTALCAPTURE, "--totalcapture-share", "0.5", "--align-level", "true"],
 }
 HYBRID_WEIGHTS = (0.3, 0.5)
 MOTION_WEIGHTS = (0.3,)

@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from realtime.skeleton import from_mediapipe_world
+from training.config import DEFAULT_TOTALCAPTURE
 from realtime.window import resample_by_time
 from training.data.mediapipe import VideoWindows
 
-DEFAULT_ROOT = "../shared/data/totalcapture_mediapipe"
+DEFAULT_ROOT = DEFAULT_TOTALCAPTURE
 SUBJECT = "S1"
 SEQUENCES = ("acting3", "freestyle1", "freestyle2", "freestyle3")
 VALIDATION = "freestyle3"               # chooses settings; never trained on
