@@ -87,8 +87,8 @@ def camera_table(embed_fn, window: int = 32, root=None, levels=LEVELS) -> dict:
     return {"levels": list(levels), "thresholds": thr, "named_right": val["named_right"], "rejected": val["rejected"],
             "auroc": val["auroc"], "data": data, "source": "cameras",
             "summary": f"camera skeletons: one person's free motion cut into {SEGMENT_S:g}-s stretches, recorded by one "
-                       f"of 8 cameras, recognised by the others (held-out sequence {tc.VALIDATION}; distinct "
-                       f"actions are easier to tell apart)"}
+                       f"of 8 cameras and recognised by the others, held-out sequence {tc.VALIDATION}; distinct "
+                       f"actions are easier to tell apart"}
 
 
 def choose_default(table: dict) -> dict:
