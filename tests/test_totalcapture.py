@@ -68,8 +68,8 @@ def test_joint_motion_scores_what_the_issue_measured_independently(root):
 
 
 def test_a_correct_match_is_the_best_of_another_cameras_recording_of_the_same_stretch(root):
-    from training.camera_open_set import _both, genuine_similarities
-    live, recorded = _both(joint_motion, "freestyle2", root, 32)
+    from training.camera_open_set import embedded, genuine_similarities
+    live, recorded = embedded(joint_motion, multicamera.load_views("freestyle2", root))
     assert len(recorded[1][0]) < len(live[1][0]) / 4          # a recording's windows every 0.9 s, live every 0.2 s
     got = genuine_similarities({4: live[4]}, {1: recorded[1]})
     want = [max(float(e @ g) for yg, g in zip(*recorded[1]) if yg == y) for y, e in zip(*live[4]) if y in set(recorded[1][0])]
@@ -83,7 +83,8 @@ def test_on_the_apps_task_the_learned_encoder_beats_the_hand_made_features(root)
     from realtime.encoder import load_encoder
     from training.camera_open_set import recognition
     from training.protocols import aligned_joints
-    score = {name: recognition(fn, "freestyle2", root)["top1"] for name, fn in (
+    views = multicamera.load_views("freestyle2", root)
+    score = {name: recognition(fn, views)["top1"] for name, fn in (
         ("app", load_encoder("weights/focovil_app.pt", device="cpu").embed),
         ("protocol", load_encoder("weights/focovil_protocol.pt", device="cpu").embed),
         ("motion", joint_motion), ("aligned", aligned_joints))}

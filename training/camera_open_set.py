@@ -3,7 +3,7 @@
 Every user is seen through a camera and MediaPipe, so the "unknown" threshold is calibrated there.
 
 Each sequence is cut into ``SEGMENT_S`` stretches, each a stand-in "action". A stretch is
-*recorded* from one camera as the app records (windows every half window, ``RECORD_STRIDE_S``) and
+*recorded* from one camera as the app records (windows every half window, ``tc.RECORD_STRIDE_S``) and
 *seen live* by every other camera (a window every 0.2 s), so a correct match is made across views
 and out of phase with the recording, as a user's live windows never line up with their recording.
 
@@ -24,23 +24,24 @@ import numpy as np
 
 from training.data import totalcapture as tc
 from training.metrics import l2n
+from training.multicamera import SequenceViews, load_views
 from training.open_set import LEVELS, open_set
 
 SEGMENT_S = 4.0          # one stand-in "action": a stretch of the sequence this long
-RECORD_STRIDE_S = 0.9    # a recording's windows, as realtime.pipeline.segment_windows cuts them (half a window)
+Embedded = dict[int, tuple[np.ndarray, np.ndarray]]      # camera -> (stretch of each window, unit embeddings)
 
 
-def _embedded(embed_fn, sequence: str, root, window: int, stride_s: float) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Camera -> (segment of each window, unit embeddings), windows every ``stride_s`` seconds."""
-    out = {}
-    for cam, stream in tc.load_sequence(sequence, root).items():
-        w = tc.camera_windows(stream, window, stride_s=stride_s)
-        if len(w.windows):
-            out[cam] = (np.floor((w.start + tc.WINDOW_S / 2) / SEGMENT_S).astype(int), l2n(embed_fn(w.windows)))
-    return out
+def _embedded(embed_fn, windows: dict) -> Embedded:
+    return {c: (np.floor((w.start + tc.WINDOW_S / 2) / SEGMENT_S).astype(int), l2n(embed_fn(w.windows)))
+            for c, w in windows.items() if len(w.windows)}
 
 
-def genuine_similarities(live: dict, recorded: dict) -> np.ndarray:
+def embedded(embed_fn, views: SequenceViews) -> tuple[Embedded, Embedded]:
+    """``(live, recorded)``: every camera's live windows and its recording, by stretch."""
+    return _embedded(embed_fn, views.windows), _embedded(embed_fn, views.recorded)
+
+
+def genuine_similarities(live: Embedded, recorded: Embedded) -> np.ndarray:
     """Each live window's best similarity to another camera's recording of its own segment, every pair
     of cameras: what a correct match scores (another angle, and out of phase with the recording)."""
     out = []
@@ -54,34 +55,35 @@ def genuine_similarities(live: dict, recorded: dict) -> np.ndarray:
     return np.concatenate(out)
 
 
-def validation_open_set(live: dict, recorded: dict, thresholds, seed: int = 0) -> dict:
+def _per_recording(live: Embedded, recorded: Embedded):
+    """For each recording camera that saw at least 4 stretches (fewer enrol nothing useful):
+    ``(camera, stretches, recorded embeddings, live queries of the other cameras, their stretches)``."""
+    for a, (yg, g) in recorded.items():
+        if len(set(yg.tolist())) < 4:
+            continue
+        others = [b for b in live if b != a]
+        yield a, yg, g, np.concatenate([live[b][1] for b in others]), np.concatenate([live[b][0] for b in others])
+
+
+def validation_open_set(live: Embedded, recorded: Embedded, thresholds, seed: int = 0) -> dict:
     """Named-right and rejected shares at each threshold: half the segments recorded from one camera,
     every other camera's live windows queried; mean over recording cameras, 20 enrolments each."""
     named, rejected, auroc = [], [], []
-    for a, (yg, g) in recorded.items():
-        others = [b for b in live if b != a]
-        q, yq = np.concatenate([live[b][1] for b in others]), np.concatenate([live[b][0] for b in others])
-        n_seg = len(set(yg.tolist()))
-        if n_seg < 4:
-            continue                                   # a camera that hardly saw the actor enrols nothing useful
-        r = open_set(g, yg, q, yq, thresholds, n_enrolled=n_seg // 2, n_splits=20, seed=seed + a)
+    for a, yg, g, q, yq in _per_recording(live, recorded):
+        r = open_set(g, yg, q, yq, thresholds, n_enrolled=len(set(yg.tolist())) // 2, n_splits=20, seed=seed + a)
         named.append(r["named_right"]); rejected.append(r["rejected"]); auroc.append(r["auroc"])
     return {"named_right": np.mean(named, 0).round(4).tolist(), "rejected": np.mean(rejected, 0).round(4).tolist(),
             "auroc": round(float(np.mean(auroc)), 4), "recording_cameras": len(named)}
 
 
-def _both(embed_fn, sequence: str, root, window: int) -> tuple[dict, dict]:
-    return (_embedded(embed_fn, sequence, root, window, tc.STRIDE_S),
-            _embedded(embed_fn, sequence, root, window, RECORD_STRIDE_S))
-
-
 def camera_table(embed_fn, window: int = 32, root=None, levels=LEVELS) -> dict:
     """The strictness table (``metrics["strictness"]``) measured on camera skeletons."""
-    genuine = np.concatenate([genuine_similarities(*_both(embed_fn, s, root, window)) for s in tc.TRAINING])
+    genuine = np.concatenate([genuine_similarities(*embedded(embed_fn, load_views(s, root, window)))
+                              for s in tc.TRAINING])
     thr = [round(float(np.percentile(genuine, lv)), 4) for lv in levels]
-    val = validation_open_set(*_both(embed_fn, tc.VALIDATION, root, window), thr)
+    val = validation_open_set(*embedded(embed_fn, load_views(tc.VALIDATION, root, window)), thr)
     data = (f"MediaPipe skeletons, TotalCapture's 8 cameras, {SEGMENT_S:g}-s stretches as actions, recorded from one "
-            f"camera (windows every {RECORD_STRIDE_S:g} s) and seen live by the others (every {tc.STRIDE_S:g} s): "
+            f"camera (windows every {tc.RECORD_STRIDE_S:g} s) and seen live by the others (every {tc.STRIDE_S:g} s): "
             f"thresholds from {len(genuine)} correct matches in {', '.join(tc.TRAINING)}; named / rejected "
             f"measured on {tc.VALIDATION} (half the stretches recorded)")
     return {"levels": list(levels), "thresholds": thr, "named_right": val["named_right"], "rejected": val["rejected"],
@@ -100,23 +102,14 @@ def choose_default(table: dict) -> dict:
             "balance_by_level": dict(zip(map(str, table["levels"]), bal.round(4).tolist()))}
 
 
-def recognition(embed_fn, sequence: str, root=None, window: int = 32) -> dict:
+def recognition(embed_fn, views: SequenceViews) -> dict:
     """Record once from one camera, recognise live from the others, on one sequence: the share of
     live windows whose nearest recorded window is from their own stretch (every stretch recorded,
-    no threshold), and the AUROC of recorded against never-recorded stretches (half recorded)."""
-    live, recorded = _both(embed_fn, sequence, root, window)
-    r = validation_open_set(live, recorded, [-2.0])
-    return {"top1": round(_closed_set(live, recorded), 4), "auroc": r["auroc"]}
-
-
-def _closed_set(live: dict, recorded: dict) -> float:
-    """Mean over recording cameras of the share of other cameras' live windows named right."""
+    no threshold; mean over recording cameras), and the AUROC of recorded against never-recorded
+    stretches (half recorded)."""
+    live, recorded = embedded(embed_fn, views)
     accs = []
-    for a, (yg, g) in recorded.items():
-        others = [b for b in live if b != a]
-        if len(set(yg.tolist())) < 4:
-            continue
-        q, yq = np.concatenate([live[b][1] for b in others]), np.concatenate([live[b][0] for b in others])
+    for _a, yg, g, q, yq in _per_recording(live, recorded):
         known = np.isin(yq, yg)
         accs.append(float((yg[(q[known] @ g.T).argmax(axis=1)] == yq[known]).mean()))
-    return float(np.mean(accs))
+    return {"top1": round(float(np.mean(accs)), 4), "auroc": validation_open_set(live, recorded, [-2.0])["auroc"]}

@@ -71,7 +71,7 @@ def levelling(sequence: str = tc.VALIDATION) -> dict:
         for name, fn in (("view-aligned joints", aligned), ("joint motion", motion)):
             out[f"{name}, levelled" if level else name] = {
                 "same_instant": round(multicamera.score(fn, views)["top1"], 4),
-                "record_once": recognition(fn, sequence)["top1"]}
+                "record_once": recognition(fn, views)["top1"]}
     return out
 
 

@@ -50,7 +50,7 @@ def train_run(recipe: str, out: Path, flags: dict, seed: int) -> Path:
 def camera_scores(fn: EmbedFn, views: multicamera.SequenceViews) -> dict:
     s = multicamera.score(fn, views)
     flipped = [p["top1"] for k, p in s["pairs"].items() if set(map(int, k.split("->"))) & set(views.flipped_cameras)]
-    return {"record_once": recognition(fn, views.name)["top1"], "same_instant": s["top1"],
+    return {"record_once": recognition(fn, views)["top1"], "same_instant": s["top1"],
             "same_instant_without_flipped": s["without_flipped"]["top1"],
             "same_instant_flipped_pairs": float(np.mean(flipped)) if flipped else float("nan")}
 

@@ -21,8 +21,6 @@ import argparse
 import json
 import sys
 
-import numpy as np
-
 from tqdm import tqdm
 
 from realtime.files import atomic_text
@@ -35,17 +33,17 @@ PLATEAU_POINTS = 0.5     # weights this close to the best top-1 are as good; the
 
 
 def motion_weight(encoder_file: str, weights=WEIGHTS, root=None) -> dict:
+    from training.camera_open_set import recognition
     from training.export import Exported
     from training.retrain_inputs import load_base
     enc = load_base(encoder_file).model.encoder.eval()
-    from training.camera_open_set import recognition
-    enc = load_base(encoder_file).model.encoder.eval()
     methods = {f"motion weight {w:g}": module_embed(Exported(enc, motion_weight=w).eval()) for w in weights}
     methods["joint motion alone (reference)"] = joint_motion
-    report = multicamera.evaluate(methods, root=root)
+    views = {seq: multicamera.load_views(seq, root) for seq in tc.SEQUENCES}
+    report = multicamera.evaluate(methods, views=views)
     same_instant = {name: {seq: round(100 * r["top1"], 2) for seq, r in per_seq.items()}
                     for name, per_seq in report["results"].items()}
-    recog = {name: {seq: round(100 * recognition(fn, seq, root)["top1"], 2) for seq in tc.SEQUENCES}
+    recog = {name: {seq: round(100 * recognition(fn, views[seq])["top1"], 2) for seq in tc.SEQUENCES}
              for name, fn in tqdm(methods.items(), desc="record once, recognise live", unit="method")}
     val = {w: recog[f"motion weight {w:g}"][tc.VALIDATION] for w in weights}
     best = min(w for w in weights if val[w] >= max(val.values()) - PLATEAU_POINTS)

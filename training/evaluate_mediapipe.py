@@ -144,10 +144,11 @@ def evaluate(weights: list[str], videos: str = DEFAULT_VIDEOS, nwucla: str = DEF
                       "sensor_probe": sensor_probe(fn, mediapipe, d["kinect"]),
                       "cross_sensor": cross_sensor(fn, d["nwucla_v1"], d["ntu"]["pick up"])}
                for name, fn in methods.items()}
-    eight = multicamera.evaluate(methods, root=totalcapture, tolerance=tolerance, length=LENGTH)
+    views = {seq: multicamera.load_views(seq, totalcapture, LENGTH) for seq in SEQUENCES}
+    eight = multicamera.evaluate(methods, tolerance=tolerance, views=views)
     for name, fn in methods.items():
         results[name]["eight_camera"] = eight["results"].pop(name)
-        results[name]["eight_camera_record_once"] = {seq: recognition(fn, seq, totalcapture, LENGTH) for seq in SEQUENCES}
+        results[name]["eight_camera_record_once"] = {seq: recognition(fn, v) for seq, v in views.items()}
     return {"protocol": "mediapipe", "weights": weights, "tolerance_s": tolerance, "window_s": 1.8, "stride_s": 0.2,
             "eight_camera": eight, "offsets_s": offsets.tolist(), "windows": {v.name: len(v.windows) for v in mediapipe},
             "kinect_windows": int(sum(len(k.windows) for k in d["kinect"])), "results": results}

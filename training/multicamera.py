@@ -28,13 +28,20 @@ from training.protocols import EmbedFn
 ANGLE_BINS = (0, 45, 90, 135, 180)
 
 
+def in_bin(angle, lo: float, hi: float):
+    """Half-open angle bins, the last one closed (a pair 180 degrees apart counts in 135-180)."""
+    return (angle >= lo) & ((angle < hi) | (hi == ANGLE_BINS[-1]))
+
+
 @dataclass
 class SequenceViews:
-    """One sequence's windows per camera, with the angles between cameras and the flipped views."""
+    """One sequence's windows per camera (live: every 0.2 s; ``recorded``: every 0.9 s, as a recording
+    is cut), with the angles between cameras and the flipped views."""
     name: str
     windows: dict[int, VideoWindows]
     angles: dict[tuple[int, int], float]
     flipped: dict[int, float]                # camera -> share of its frames seen from the wrong side
+    recorded: dict[int, VideoWindows]
 
     @property
     def flipped_cameras(self) -> list[int]:
@@ -46,9 +53,10 @@ def load_views(sequence: str, root: str | None = None, length: int = 32) -> Sequ
     cams = tc.load_cameras(root)
     vicon = tc.load_vicon(sequence, root)
     windows = {c: tc.camera_windows(s, length) for c, s in streams.items()}
+    recorded = {c: tc.camera_windows(s, length, stride_s=tc.RECORD_STRIDE_S) for c, s in streams.items()}
     angles = {(a, b): tc.angle_between(cams[a], cams[b]) for a in streams for b in streams if a != b}
     flipped = {c: round(tc.flipped_share(s, cams[c], vicon), 4) for c, s in streams.items()}
-    return SequenceViews(sequence, windows, angles, flipped)
+    return SequenceViews(sequence, windows, angles, flipped, recorded)
 
 
 def pair_retrieval(ea: np.ndarray, start_a: np.ndarray, eb: np.ndarray, start_b: np.ndarray,
@@ -89,7 +97,7 @@ def summarise(pairs: dict, flipped: list[int]) -> dict:
     clean = {k: p for k, p in pairs.items() if not set(cams(k)) & set(flipped)}
     by_angle = {}
     for lo, hi in zip(ANGLE_BINS[:-1], ANGLE_BINS[1:]):
-        sel = {k: p for k, p in pairs.items() if lo <= p["angle_deg"] < hi or (hi == 180 and p["angle_deg"] == 180)}
+        sel = {k: p for k, p in pairs.items() if in_bin(p["angle_deg"], lo, hi)}
         by_angle[f"{lo}-{hi}"] = {"top1": _mean(sel, "top1"), "top5": _mean(sel, "top5"), "pairs": len(sel)}
     return {"top1": _mean(pairs, "top1"), "top5": _mean(pairs, "top5"), "n_pairs": len(pairs),
             "without_flipped": {"cameras_left_out": flipped, "top1": _mean(clean, "top1"),
@@ -98,17 +106,18 @@ def summarise(pairs: dict, flipped: list[int]) -> dict:
 
 
 def evaluate(methods: dict[str, EmbedFn], sequences=tc.SEQUENCES, root: str | None = None,
-             tolerance: float = 0.4, length: int = 32) -> dict:
-    """Every method on every sequence (the same windows), plus the mean over sequences."""
+             tolerance: float = 0.4, length: int = 32, views: dict[str, SequenceViews] | None = None) -> dict:
+    """Every method on every sequence (the same windows), plus the mean over sequences. ``views``:
+    sequences already loaded (:func:`load_views`), so a caller scoring them otherwise loads them once."""
     out: dict = {"sequences": list(sequences), "tolerance_s": tolerance, "window_s": 1.8, "stride_s": 0.2,
                  "min_present": tc.MIN_PRESENT, "validation_sequence": tc.VALIDATION,
                  "views": {}, "results": {m: {} for m in methods}}
     for seq in tqdm(sequences, desc="8-camera retrieval", unit="sequence"):
-        views = load_views(seq, root, length)
-        out["views"][seq] = {"windows": {c: len(w.windows) for c, w in views.windows.items()},
-                             "flipped_share": views.flipped, "flipped_cameras": views.flipped_cameras}
+        v = views[seq] if views else load_views(seq, root, length)
+        out["views"][seq] = {"windows": {c: len(w.windows) for c, w in v.windows.items()},
+                             "flipped_share": v.flipped, "flipped_cameras": v.flipped_cameras}
         for name, fn in methods.items():
-            out["results"][name][seq] = score(fn, views, tolerance)
+            out["results"][name][seq] = score(fn, v, tolerance)
     for name, per_seq in out["results"].items():
         per_seq["mean"] = {"top1": float(np.mean([r["top1"] for r in per_seq.values()])),
                            "top5": float(np.mean([r["top5"] for r in per_seq.values()]))}
@@ -136,7 +145,7 @@ def plot(results: dict, ax) -> None:
         pairs = [p for seq, r in per_seq.items() if seq != "mean" for p in r["pairs"].values()]
         ang = np.array([p["angle_deg"] for p in pairs])
         top1 = np.array([p["top1"] for p in pairs])
-        means = [100 * top1[(ang >= lo) & (ang <= hi)].mean() for lo, hi in zip(ANGLE_BINS[:-1], ANGLE_BINS[1:])]
+        means = [100 * top1[in_bin(ang, lo, hi)].mean() for lo, hi in zip(ANGLE_BINS[:-1], ANGLE_BINS[1:])]
         line, = ax.plot(centres, means, marker="o", lw=2, label=f"{m} (mean {100 * per_seq['mean']['top1']:.1f} %)")
         ax.scatter(ang, 100 * top1, s=5, alpha=0.2, color=line.get_color())
     ax.set_xlabel("angle between the two cameras around the actor (degrees)")

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from realtime.skeleton import from_mediapipe_world
-from training.config import DEFAULT_TOTALCAPTURE
 from realtime.window import resample_by_time
+from training.config import DEFAULT_TOTALCAPTURE
 from training.data.mediapipe import VideoWindows
 
 DEFAULT_ROOT = DEFAULT_TOTALCAPTURE
@@ -38,6 +38,7 @@ VICON_JOINTS = ("Hips", "Spine", "Spine1", "Spine2", "Spine3", "Neck", "Head", "
                 "RightForeArm", "RightHand", "LeftShoulder", "LeftArm", "LeftForeArm", "LeftHand", "RightUpLeg",
                 "RightLeg", "RightFoot", "LeftUpLeg", "LeftLeg", "LeftFoot")
 WINDOW_S, STRIDE_S, MIN_PRESENT = 1.8, 0.2, 0.8   # the live app's window and stride; 80 % of frames with a person
+RECORD_STRIDE_S = 0.9    # a recording's windows, as realtime.pipeline.segment_windows cuts them (half a window)
 
 
 class HoldOutError(ValueError):
@@ -217,6 +218,7 @@ def training_clips(root: str | Path | None = None, sequences: tuple[str, ...] = 
     Refuses the validation sequence (:func:`check_split`)."""
     from training.data.clips import Clip
     cams = load_cameras(root)
+    n = int(round(segment_s * fps)) + 1
     out = []
     for seq in sequences:
         streams = load_sequence(seq, root, for_training=True)
@@ -226,13 +228,11 @@ def training_clips(root: str | Path | None = None, sequences: tuple[str, ...] = 
             if vicon is not None:
                 err = facing_error_deg(s, cams[cam], vicon)
                 flipped[:len(err)] = np.nan_to_num(err) > FLIP_DEG
-            n = int(round(segment_s * fps)) + 1
-            for k, t0 in enumerate(np.arange(0.0, s.times[-1] - segment_s + 1e-9, hop_s)):
-                span = (s.times >= t0 - 1e-9) & (s.times <= t0 + segment_s + 1e-9)
-                seen = span & s.present
-                if seen.sum() < max(2, min_present * span.sum()) or flipped[span].any():
+            w = camera_windows(s, n, segment_s, hop_s, min_present)
+            for t0, skel in zip(w.start, w.windows):
+                if flipped[(s.times >= t0 - 1e-9) & (s.times <= t0 + segment_s + 1e-9)].any():
                     continue
-                skel = resample_by_time(s.times[seen], s.skeletons[seen], n, t0, t0 + segment_s)
+                k = int(round(t0 / hop_s))
                 out.append(Clip(name=f"{seq}/cam{cam}/{k}", skeleton=skel, label=-1, label_name="", view=cam,
                                 subject=1, instance=f"totalcapture:{seq}:{k}", source="totalcapture"))
     return out
