@@ -91,8 +91,7 @@ def repair(sequences=("freestyle3", "acting3")) -> dict:
 def flipped_camera(sequence: str = "freestyle3", cam: int = 5) -> dict:
     s, vicon = tc.load_sequence(sequence, cameras=(cam,))[cam], tc.load_vicon(sequence)
     err = tc.facing_error_deg(s, tc.load_cameras()[cam], vicon)
-    with np.load(f"{tc.DEFAULT_ROOT}/{tc.SUBJECT}_{sequence}.npz") as d:
-        vis = np.asarray(d[f"cam{cam}"])[: len(err), 0, 3]              # the nose's visibility
+    vis = s.visibility[: len(err), 0]                                  # the nose's visibility
     ok = np.isfinite(err)
     flipped = ok & (err > tc.FLIP_DEG)
     return {"heading_error_deg_every_second": np.round(err[:: int(tc.FPS)], 1).tolist(),

@@ -80,6 +80,7 @@ class CameraStream:
     landmarks: np.ndarray
     skeletons: np.ndarray
     present: np.ndarray
+    visibility: np.ndarray | None = None      # [F, 33] MediaPipe's visibility of each landmark
 
     @property
     def name(self) -> str:
@@ -117,7 +118,7 @@ def load_sequence(sequence: str, root: str | Path | None = None, for_training: b
             lm = raw[..., :3].copy()
             skel = from_mediapipe_world(lm)
             skel[~present] = np.nan
-            out[cam] = CameraStream(sequence, cam, np.arange(len(raw)) / FPS, lm, skel, present)
+            out[cam] = CameraStream(sequence, cam, np.arange(len(raw)) / FPS, lm, skel, present, raw[..., 3].copy())
     return out
 
 
