@@ -56,7 +56,7 @@ class EncoderMeta:
     metrics: dict = field(default_factory=dict)   # measured numbers: unknown_threshold, cross-view, ...
     code_version: str = "unknown"
     exported_at: str = ""
-    hybrid: dict | None = None                    # {"weight", "pca_dims"} for encoder + PCA-of-joints files
+    hybrid: dict | None = None                    # hand-made parts {"weight", "pca_dims", "motion_weight"} or {"head": {"blocks", "dims"}}
     parts: list | None = None                     # what the embedding is made of: each part's weight and what chose it
     retrained_from: dict | None = None            # {"file", "sha256"} of the base a retrained file came from
     retrain: dict | None = None                   # the retraining settings

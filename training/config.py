@@ -19,6 +19,7 @@ class TrainConfig:
     kinder_gator: str = ""                # path to kinder_gator.npz to add its clips (unlabelled use)
     totalcapture: str = ""                # TotalCapture MediaPipe folder: its training sequences' camera pairs join in
     totalcapture_share: float = 0.0       # share of each batch drawn from those pairs (0: drawn like any other clip)
+    totalcapture_final: bool = False      # all four sequences, the validation one too: only for a shipped file whose settings are chosen
     init: str = ""                        # an encoder file whose learned encoder the run starts from (fine-tuning)
     exclude_labels: str = ""              # NW-UCLA class ids (0-based, comma list) kept out of training
     exclude_motions: str = ""             # Kinder-Gator motion names (comma list) kept out of training

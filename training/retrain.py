@@ -118,7 +118,7 @@ def train_candidate(base: Base, user: UserData, nw_train: list[Clip], settings: 
 
 
 def candidate_module(base: Base) -> Exported:
-    return exported(base.model.encoder, base.meta.hybrid, base.pca_mean, base.pca_axes)
+    return exported(base.model.encoder, base.meta.hybrid, base.pca_mean, base.pca_axes, base.head_mean, base.head_axes)
 
 
 def export_candidate(base: Base, module: Exported, out: Path, extra_meta: dict) -> Path:

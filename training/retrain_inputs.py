@@ -58,6 +58,8 @@ class Base:
     model: FoCoViL
     pca_mean: torch.Tensor          # a hybrid file's PCA part (empty when it has none), carried over
     pca_axes: torch.Tensor
+    head_mean: torch.Tensor = field(default_factory=lambda: torch.zeros(0))   # a camera head, carried over
+    head_axes: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 0))
 
 
 @dataclass
@@ -96,7 +98,8 @@ def load_base(path: str | Path) -> Base:
         raise RetrainError(f"{path}: its weights do not fit the model its config describes (missing {missing[:5]})")
     model.encoder.load_state_dict({k: enc_state[k] for k in want})
     return Base(path=path, sha256=file_sha256(path), meta=meta, cfg=cfg, model=model,
-                pca_mean=state.get("pca_mean", torch.zeros(0)), pca_axes=state.get("pca_axes", torch.zeros(0, 0)))
+                pca_mean=state.get("pca_mean", torch.zeros(0)), pca_axes=state.get("pca_axes", torch.zeros(0, 0)),
+                head_mean=state.get("head_mean", torch.zeros(0)), head_axes=state.get("head_axes", torch.zeros(0, 0)))
 
 
 _V03 = re.compile(r"a\d+_s\d+_e\d+_v03")

@@ -46,7 +46,7 @@ def load_training_clips(cfg: TrainConfig) -> list:
         clips += load_kinder_gator(cfg.kinder_gator, fps=cfg.fps, exclude_motions=excl)
     if cfg.totalcapture:
         from training.data.totalcapture import training_clips       # refuses the validation sequence
-        clips += training_clips(cfg.totalcapture, fps=cfg.fps)
+        clips += training_clips(cfg.totalcapture, fps=cfg.fps, final=cfg.totalcapture_final)
     return clips
 
 

@@ -210,19 +210,20 @@ def flipped_share(stream: CameraStream, camera: Camera, vicon: np.ndarray) -> fl
 
 def training_clips(root: str | Path | None = None, sequences: tuple[str, ...] = TRAINING, fps: float = 15.0,
                    segment_s: float = 3.0, hop_s: float = 0.5, min_present: float = 0.9,
-                   drop_flipped: bool = True) -> list:
+                   drop_flipped: bool = True, final: bool = False) -> list:
     """Multi-view training clips: each sequence cut into ``segment_s`` stretches every ``hop_s``; every
     camera that saw a stretch (a person in ``min_present`` of its frames) gives one clip, resampled by
     time to ``fps``, and the cameras of one stretch share an instance (the positives of FoCoViL's
     multi-view loss). ``drop_flipped``: a camera's stretch with any frame seen from the wrong side
     (body heading against the Vicon) is left out, so no positive pair teaches left for right.
-    Refuses the validation sequence (:func:`check_split`)."""
+    Refuses the validation sequence (:func:`check_split`) unless ``final``: a shipped file whose
+    settings were chosen on it then trains on all four (``SEQUENCES``), as a final fit does."""
     from training.data.clips import Clip
     cams = load_cameras(root)
     n = int(round(segment_s * fps)) + 1
     out = []
-    for seq in sequences:
-        streams = load_sequence(seq, root, for_training=True)
+    for seq in SEQUENCES if final else sequences:
+        streams = load_sequence(seq, root, for_training=not final)
         vicon = load_vicon(seq, root) if drop_flipped else None
         for cam, s in streams.items():
             flipped = np.zeros(len(s.times), bool)

@@ -1,0 +1,97 @@
+"""The camera head (training.camera_head): fitted on MediaPipe's same-instant windows, written into a
+real TorchScript encoder file the app loads, kept by retraining, and never fitted on freestyle3
+unless asked for the final fit."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from training import camera_head
+from training.data import totalcapture as tc
+from training.export import Exported
+from training.model import Encoder
+
+
+@pytest.fixture(scope="module")
+def root(shared_dir):
+    r = shared_dir / "data" / "totalcapture_mediapipe"
+    if not r.is_dir():
+        pytest.skip(f"TotalCapture MediaPipe data not found: {r}")
+    return r
+
+
+@pytest.fixture(scope="module")
+def fitted(root):
+    from training.config import TrainConfig
+    from training.train import build_model
+    torch.manual_seed(0)
+    enc = build_model(TrainConfig(width=16, dim=32, align_level=True)).encoder.eval()
+    windows, groups = camera_head.instant_windows(("freestyle2",), root)
+    return enc, windows, groups, camera_head.fit(enc, ("encoder", "motion", "positions"), 24, 0.1, windows, groups)
+
+
+def test_instants_are_shared_by_cameras_and_the_validation_sequence_is_refused(root, fitted):
+    _, windows, groups, _ = fitted
+    _, count = np.unique(groups, return_counts=True)
+    assert len(windows) == len(groups) and np.median(count) >= 6      # most instants seen by 6+ of the 8 cameras
+    with pytest.raises(tc.HoldOutError):
+        camera_head.instant_windows((tc.VALIDATION,), root)
+
+
+def test_the_head_pulls_one_instants_cameras_together(fitted):
+    """Within-instant over total scatter falls from the raw inputs to the head's space: the fit keeps
+    the directions cameras agree on (the largest generalised eigenvalues, not the smallest)."""
+    enc, windows, groups, module = fitted
+    bare = camera_head.head_module(enc, module.head_blocks)
+    ratio = {}
+    for name, h in (("raw", camera_head.head_inputs(bare, windows)),
+                    ("head", camera_head.head_inputs(bare, windows) @ module.head_axes.double().numpy())):
+        _, st, sw = camera_head.scatters(h, groups)
+        ratio[name] = np.trace(sw) / np.trace(st)
+    assert ratio["head"] < 0.5 * ratio["raw"], ratio
+
+
+def test_a_headed_file_is_a_real_encoder_file_the_app_loads(fitted, tmp_path):
+    from realtime.encoder import load_encoder
+    from training.export import _write
+    from realtime.encoder import EncoderMeta
+    _, windows, _, module = fitted
+    from training.config import TrainConfig, to_dict
+    meta = EncoderMeta(window=32, fps=15.0, embedding_dim=0, arch="tcn", training_data=["test"],
+                       config=to_dict(TrainConfig(width=16, dim=32, align_level=True)))
+    _write(module, meta, {}, tmp_path / "head.pt", calibrate=False, chosen_on="a test")
+    rt = load_encoder(tmp_path / "head.pt", device="cpu")
+    e = rt.embed(windows[:50])
+    assert e.shape == (50, 24) and np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5)
+    assert np.allclose(e, module(torch.as_tensor(windows[:50])).detach().numpy(), atol=1e-5)
+    assert rt.meta.hybrid["head"] == {"blocks": ["encoder", "motion", "positions"], "dims": 24}
+    assert [p["part"] for p in rt.meta.parts] == ["camera head"] and rt.meta.parts[0]["chosen_on"] == "a test"
+    # retraining starts from the file's encoder and keeps its head: before any step, the same embedding
+    from training.retrain import candidate_module
+    from training.retrain_inputs import load_base
+    again = candidate_module(load_base(tmp_path / "head.pt"))
+    assert np.allclose(again(torch.as_tensor(windows[:50])).detach().numpy(), e, atol=1e-5)
+
+
+def test_a_head_takes_the_whole_embedding():
+    enc = Encoder(width=16, dim=32).eval()
+    with pytest.raises(ValueError, match="whole embedding"):
+        Exported(enc, motion_weight=0.1, head_mean=torch.zeros(4), head_axes=torch.zeros(4, 2), head_blocks=("encoder",))
+    with pytest.raises(ValueError, match="unknown camera-head inputs"):
+        Exported(enc, head_blocks=("depth",))
+
+
+def test_the_final_fit_alone_trains_on_the_validation_sequence(root):
+    clips = tc.training_clips(root, final=True, segment_s=1.0, hop_s=5.0)
+    assert {c.name.split("/")[0] for c in clips} == set(tc.SEQUENCES)
+    assert tc.VALIDATION not in {c.name.split("/")[0] for c in tc.training_clips(root, segment_s=1.0, hop_s=5.0)}
+
+
+def test_the_chosen_setting_is_the_best_record_once_with_same_instant_breaking_near_ties():
+    r = lambda once, inst: {"record_once": {"mean": once}, "same_instant": {"mean": inst}}  # noqa: E731
+    results = {"joint motion": r(0.9, 0.9), "head a, 32 dims, shrink 0.1": r(0.580, 0.60),
+               "head b, 64 dims, shrink 0.1": r(0.577, 0.70), "head c, 64 dims, shrink 1": r(0.570, 0.80)}
+    assert camera_head.choose(results) == "head b, 64 dims, shrink 0.1"
+    assert camera_head.settings_of("head encoder+motion, 64 dims, shrink 0.01") == {
+        "inputs": ["encoder", "motion"], "dims": 64, "shrink": 0.01}
