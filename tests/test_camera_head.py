@@ -9,7 +9,7 @@ import torch
 
 from training import camera_head
 from training.data import totalcapture as tc
-from training.export import Exported
+from training.exported import Exported
 from training.model import Encoder
 
 

@@ -135,7 +135,7 @@ def test_shipped_app_file_is_its_encoder_plus_the_motion_features(tmp_path):
     """The app file's embedding is [sqrt(1 - w) encoder, sqrt(w) unit motion features], w the weight
     ``training.choose motion-weight`` chose (docs/experiments/motion_weight.json); re-exporting it
     (what retraining and ``--from-encoder`` do) rebuilds the same module from the metadata."""
-    from training.export import exported, hybrid_of
+    from training.exported import exported, hybrid_of
     from training.retrain_inputs import load_base
     w = json.loads(Path("docs/experiments/motion_weight.json").read_text())["chosen"]
     app = load_encoder("weights/focovil_app.pt", device="cpu")

@@ -5,13 +5,13 @@ the view (issue 19: training loss falls while the held-out sequence gets worse).
 memorise two minutes of one actor, and what it learns carries to other people and rigs. So the
 head is fitted, in closed form, on top of what already generalises:
 
-``h(x)`` = the chosen blocks of ``training.export.HEAD_BLOCKS`` (the encoder's unit embedding, the
+``h(x)`` = the chosen blocks of ``training.exported.HEAD_BLOCKS`` (the encoder's unit embedding, the
 normalised joint motion, the normalised aligned joint positions), ``mu`` its mean, and ``W`` the
 top ``dims`` generalised eigenvectors of ``S_t w = lambda (S_w + s tr(S_w)/d I) w``: ``S_t`` the
 scatter of all windows, ``S_w`` the scatter of the 8 cameras' windows of one instant around their
 mean (each instant of a sequence is one class), ``s`` a shrinkage. ``W`` keeps the directions along
 which instants differ most for the least disagreement between cameras (Fisher's discriminant with
-instants as classes). The embedding is ``normalize(W^T (h(x) - mu))`` (``training.export.Exported``).
+instants as classes). The embedding is ``normalize(W^T (h(x) - mu))`` (``training.exported.Exported``).
 
 The command fits one head per (seed's encoder, inputs, dims, shrinkage) on the training sequences
 only and scores it on the validation sequence, with the encoder alone, the encoder + 0.1 joint
@@ -36,7 +36,8 @@ from training import multicamera
 from training.camera_sweep import camera_scores
 from training.choose import PLATEAU_POINTS
 from training.data import totalcapture as tc
-from training.export import HEAD_BLOCKS, Exported, load_trained
+from training.export import load_trained
+from training.exported import HEAD_BLOCKS, Exported
 from training.plots import pyplot, save_figure
 from training.protocols import aligned_joints, joint_motion, module_embed
 from training.sweep import mean_std

@@ -26,7 +26,7 @@ from training import multicamera
 from training.align import ViewAlign
 from training.camera_open_set import recognition
 from training.data import totalcapture as tc
-from training.export import motion_features
+from training.exported import motion_features
 
 LIMBS = (11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)       # MediaPipe shoulders .. ankles
 _SWAP = np.arange(33)                                           # each landmark's left/right twin

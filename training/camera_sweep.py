@@ -30,7 +30,8 @@ from realtime.files import atomic_text
 from training import multicamera
 from training.camera_open_set import recognition
 from training.data.totalcapture import VALIDATION
-from training.export import Exported, load_trained
+from training.export import load_trained
+from training.exported import Exported
 from training.plots import pyplot, save_figure
 from training.protocols import EmbedFn, aligned_joints, joint_motion, module_embed
 from training.sweep import flags_of, mean_std

@@ -34,7 +34,7 @@ PLATEAU_POINTS = 0.5     # weights this close to the best top-1 are as good; the
 
 def motion_weight(encoder_file: str, weights=WEIGHTS, root=None) -> dict:
     from training.camera_open_set import recognition
-    from training.export import Exported
+    from training.exported import Exported
     from training.retrain_inputs import load_base
     enc = load_base(encoder_file).model.encoder.eval()
     methods = {f"motion weight {w:g}": module_embed(Exported(enc, motion_weight=w).eval()) for w in weights}

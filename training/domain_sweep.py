@@ -27,7 +27,8 @@ from training.data.mediapipe import DEFAULT_VIDEOS
 from training.evaluate_mediapipe import cross_sensor, load_data, multiview, sensor_probe
 from training import multicamera
 from training.data.totalcapture import VALIDATION
-from training.export import Exported, load_trained
+from training.export import load_trained
+from training.exported import Exported
 from training.metrics import accuracy, knn1
 from training.protocols import aligned_joints, joint_motion, module_embed, raw_joints
 from training.sweep import mean_std, run_all

@@ -8,162 +8,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from realtime.encoder import FORMAT, METADATA_FILE, EncoderMeta  # noqa: F401  (FORMAT: the file format)
 from realtime.files import atomic_write
 from realtime.skeleton import NUM_JOINTS
+from training.exported import Exported, hybrid_of, parts_of
 from training.model import Encoder
 from training.open_set import calibrate
 from training.protocols import module_embed
-
-
-def motion_features(aligned: torch.Tensor, step: int = 4, every: int = 4) -> torch.Tensor:
-    """``[B, T, J, 3]`` aligned windows -> ``[B, D]``: each joint's displacement over ``step`` frames,
-    every ``every`` frames (the hybrid's motion part, before normalising)."""
-    return (aligned[:, step:] - aligned[:, :-step])[:, ::every].flatten(1)
-
-
-HEAD_BLOCKS = ("encoder", "motion", "positions")   # the camera head's possible inputs, in this order
-
-
-class Exported(nn.Module):
-    """Encoder embedding, optionally joined with hand-made features of the aligned window (a *hybrid*).
-
-    ``e = [sqrt(1 - w_p - w_m) f(x), sqrt(w_p) normalize(P^T (vec(align(x)) - mu)), sqrt(w_m) normalize(m(x))]``
-    with ``f`` the encoder's unit embedding, ``P`` the top principal axes of the training windows'
-    aligned joints, and ``m`` the motion of the aligned joints: each joint's displacement over
-    ``motion_step`` frames, every ``motion_every`` frames. Every part is a unit vector, so ``e`` is
-    one and cosine similarity is the weighted sum of the parts' cosines.
-
-    A *camera head* (``head_axes``, fitted by ``training.camera_head``) replaces that sum with a learned
-    linear map: ``e = normalize(W^T (h(x) - mu))``, ``h`` the chosen blocks of :data:`HEAD_BLOCKS`
-    (encoder embedding, normalised joint motion, normalised aligned joint positions every
-    ``motion_every`` frames), ``W`` fitted so the 8 MediaPipe cameras of one instant land together.
-
-    Why motion: on real MediaPipe video of one person filmed by two cameras 110 degrees apart, these
-    displacements alone find the same instant in the other camera for 68 % of windows, against 2 %
-    for the aligned joints' positions and 42 % for the app's learned encoder
-    (``training.evaluate_mediapipe``): a monocular pose model's view-dependent errors are mostly
-    static (a limb's depth misjudged for a while), and motion is what two cameras agree on.
-    """
-
-    def __init__(self, encoder: Encoder, pca_mean: torch.Tensor | None = None,
-                 pca_axes: torch.Tensor | None = None, hybrid_weight: float = 0.0,
-                 motion_weight: float = 0.0, motion_step: int = 4, motion_every: int = 4,
-                 head_mean: torch.Tensor | None = None, head_axes: torch.Tensor | None = None,
-                 head_blocks: tuple[str, ...] = ()):
-        super().__init__()
-        self.encoder = encoder
-        self.hybrid_weight = float(hybrid_weight)
-        self.motion_weight = float(motion_weight)
-        self.motion_step, self.motion_every = int(motion_step), int(motion_every)
-        if not 0.0 <= self.hybrid_weight + self.motion_weight < 1.0:
-            raise ValueError(f"the hybrid weights must leave the encoder a share: {hybrid_weight} + {motion_weight}")
-        self.register_buffer("pca_mean", pca_mean if pca_mean is not None else torch.zeros(0))
-        self.register_buffer("pca_axes", pca_axes if pca_axes is not None else torch.zeros(0, 0))
-        unknown = set(head_blocks) - set(HEAD_BLOCKS)
-        if unknown:
-            raise ValueError(f"unknown camera-head inputs {sorted(unknown)}; known: {HEAD_BLOCKS}")
-        if head_axes is not None and head_axes.numel() and (self.hybrid_weight or self.motion_weight or not head_blocks):
-            raise ValueError("a camera head takes the whole embedding: no hybrid weights beside it, and at least one input")
-        self.head_blocks = [b for b in HEAD_BLOCKS if b in head_blocks]
-        self.register_buffer("head_mean", head_mean if head_mean is not None else torch.zeros(0))
-        self.register_buffer("head_axes", head_axes if head_axes is not None else torch.zeros(0, 0))
-
-    @torch.jit.export
-    def head_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """The camera head's input: the chosen blocks, each a unit vector (see :data:`HEAD_BLOCKS`)."""
-        a = self.encoder.align(x)
-        parts: list[torch.Tensor] = []
-        for b in self.head_blocks:
-            if b == "encoder":
-                parts.append(self.encoder(x))
-            elif b == "motion":
-                parts.append(F.normalize(motion_features(a, self.motion_step, self.motion_every), dim=1))
-            else:
-                parts.append(F.normalize(a[:, ::self.motion_every].flatten(1), dim=1))
-        return torch.cat(parts, dim=1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.head_axes.numel() > 0:
-            return F.normalize((self.head_inputs(x) - self.head_mean) @ self.head_axes, dim=1)
-        e = self.encoder(x)
-        if self.hybrid_weight <= 0.0 and self.motion_weight <= 0.0:
-            return e
-        a = self.encoder.align(x)
-        parts = [e * math.sqrt(1.0 - self.hybrid_weight - self.motion_weight)]
-        if self.hybrid_weight > 0.0:
-            p = F.normalize((a.flatten(1) - self.pca_mean) @ self.pca_axes, dim=1)
-            parts.append(p * math.sqrt(self.hybrid_weight))
-        if self.motion_weight > 0.0:
-            m = motion_features(a, self.motion_step, self.motion_every)
-            parts.append(F.normalize(m, dim=1) * math.sqrt(self.motion_weight))
-        return torch.cat(parts, dim=1)
-
-    @torch.jit.export
-    def align(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder.align(x)
-
-    def motion_dims(self, window: int) -> int:
-        return len(range(0, window - self.motion_step, self.motion_every)) * NUM_JOINTS * 3 if self.motion_weight > 0 else 0
-
-
-def exported(encoder: Encoder, hybrid: dict | None, pca_mean: torch.Tensor | None = None,
-             pca_axes: torch.Tensor | None = None, head_mean: torch.Tensor | None = None,
-             head_axes: torch.Tensor | None = None) -> Exported:
-    """The exported module an encoder file's ``hybrid`` metadata describes (None: the encoder alone)."""
-    h = hybrid or {}
-    return Exported(encoder, pca_mean, pca_axes, hybrid_weight=float(h.get("weight", 0.0)),
-                    motion_weight=float(h.get("motion_weight", 0.0)), motion_step=int(h.get("motion_step", 4)),
-                    motion_every=int(h.get("motion_every", 4)), head_mean=head_mean, head_axes=head_axes,
-                    head_blocks=tuple(h.get("head", {}).get("blocks", ()))).eval()
-
-
-def hybrid_of(module: Exported, window: int) -> tuple[dict | None, int]:
-    """``(hybrid metadata, embedding size)`` of an exported module."""
-    h: dict = {}
-    dim = int(module.encoder.backbone.out.out_features)
-    if module.head_axes.numel() > 0:
-        return {"head": {"blocks": list(module.head_blocks), "dims": int(module.head_axes.shape[1])},
-                "motion_step": module.motion_step, "motion_every": module.motion_every}, int(module.head_axes.shape[1])
-    if module.hybrid_weight > 0:
-        h.update(weight=module.hybrid_weight, pca_dims=int(module.pca_axes.shape[1]))
-        dim += int(module.pca_axes.shape[1])
-    if module.motion_weight > 0:
-        h.update(motion_weight=module.motion_weight, motion_step=module.motion_step, motion_every=module.motion_every)
-        dim += module.motion_dims(window)
-    return h or None, dim
-
-
-def parts_of(module: Exported, window: int, chosen_on: str = "") -> list[dict]:
-    """The embedding's parts, first-class in the metadata: each one's share of the cosine similarity,
-    size, whether it was learned, and what its weight was chosen on (``chosen_on``)."""
-    w_p, w_m = module.hybrid_weight, module.motion_weight
-    if module.head_axes.numel() > 0:
-        return [{"part": "camera head", "kind": "learned linear map (training.camera_head: the 8 MediaPipe cameras of "
-                 "one TotalCapture instant pulled together) of " + ", ".join(module.head_blocks)
-                 + " (encoder: learned, FoCoViL; motion and positions: hand-made)", "weight": 1.0,
-                 "dims": int(module.head_axes.shape[1]), "inputs": list(module.head_blocks),
-                 "chosen_on": chosen_on or "not recorded"}]
-    parts = [{"part": "encoder", "kind": "learned (FoCoViL, training_data)", "weight": round(1.0 - w_p - w_m, 6),
-              "dims": int(module.encoder.backbone.out.out_features), "chosen_on": "what the hand-made parts leave"}]
-    if w_p > 0:
-        parts.append({"part": "aligned-joint PCA", "kind": "hand-made (PCA of the training windows)", "weight": w_p,
-                      "dims": int(module.pca_axes.shape[1]), "chosen_on": chosen_on or "not recorded"})
-    if w_m > 0:
-        parts.append({"part": "joint motion", "kind": "hand-made, no training (each aligned joint's displacement "
-                      f"over {module.motion_step} frames, every {module.motion_every})", "weight": w_m,
-                      "dims": module.motion_dims(window), "chosen_on": chosen_on or "not recorded"})
-    return parts
 
 
 def code_version() -> str:
@@ -248,14 +107,18 @@ def export(model_pt: str | Path, out: str | Path, metrics: dict | None = None,
            hybrid_weight: float = 0.0, hybrid_dims: int = 64, calibrate: bool = False,
            motion_weight: float = 0.0, chosen_on: str = "", head: dict | None = None) -> EncoderMeta:
     """``head``: a camera head's setting (``training.camera_head``'s ``chosen_setting``), fitted here on
-    every TotalCapture sequence (the settings are chosen; this is the final fit)."""
+    the TotalCapture sequences the run trained on: all four for a final run (``totalcapture_final``),
+    else the training ones, so a file that never saw the validation sequence stays that way."""
     enc, state = load_trained(model_pt)
     cfg = state["config"]
     if head:
         from training.camera_head import fit, instant_windows
-        from training.data.totalcapture import SEQUENCES
+        from training.data import totalcapture as tc
+        final = bool(cfg.get("totalcapture_final"))
         module = fit(enc, tuple(head["inputs"]), int(head["dims"]), float(head["shrink"]),
-                     *instant_windows(SEQUENCES, cfg.get("totalcapture") or None, cfg["window"], for_training=False))
+                     *instant_windows(tc.SEQUENCES if final else tc.TRAINING, cfg.get("totalcapture") or None,
+                                      cfg["window"], for_training=not final))
+        chosen_on += f"; fitted on TotalCapture {', '.join(tc.SEQUENCES if final else tc.TRAINING)}"
     else:
         pca = fit_pca(enc, cfg, hybrid_dims) if hybrid_weight > 0 else (None, None)
         module = Exported(enc, *pca, hybrid_weight=hybrid_weight, motion_weight=motion_weight).eval()
@@ -328,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                          "recording what chose it in the metadata")
     ap.add_argument("--camera-head-from", metavar="JSON",
                     help="with --run: a camera head with the setting a search chose (python -m training.camera_head), "
-                         "fitted on every TotalCapture sequence")
+                         "fitted on the TotalCapture sequences the run trained on")
     ap.add_argument("--calibrate", action="store_true",
                     help="measure strictness's table (camera skeletons; NW-UCLA beside it) into the metadata")
     ap.add_argument("--recalibrate", action="store_true",
@@ -346,8 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.camera_head_from:
         search = json.loads(Path(a.camera_head_from).read_text())
         head = search["chosen_setting"]
-        chosen_on = (f"{search['chosen_on']} ({Path(a.camera_head_from).name}: python -m training.camera_head); "
-                     f"fitted on all four TotalCapture sequences")
+        chosen_on = f"{search['chosen_on']} ({Path(a.camera_head_from).name}: python -m training.camera_head)"
     if a.from_encoder and a.recalibrate:
         meta = recalibrate(a.from_encoder, a.out)
         print(json.dumps({"out": a.out, "strictness": meta.metrics["strictness"]["thresholds"][:12]}))

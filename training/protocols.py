@@ -48,8 +48,8 @@ def aligned_joints(windows: np.ndarray) -> np.ndarray:
 
 def joint_motion(windows: np.ndarray) -> np.ndarray:
     """Baseline: the hybrid's hand-made motion part alone (each view-aligned joint's displacement over
-    4 frames, every 4th frame; ``training.export.motion_features``), no training."""
-    from training.export import motion_features
+    4 frames, every 4th frame; ``training.exported.motion_features``), no training."""
+    from training.exported import motion_features
     with torch.no_grad():
         return motion_features(_ALIGN(torch.as_tensor(np.asarray(windows, dtype=np.float32)))).numpy()
 

@@ -54,7 +54,8 @@ from training import loop
 from training.data import ClipBank
 from training.data.clips import Clip
 from training.data.nwucla import DatasetError
-from training.export import Exported, code_version, exported, now, save_encoder
+from training.export import code_version, now, save_encoder
+from training.exported import Exported, exported
 from training.protocols import module_embed
 from training.retrain_checks import decide, evaluate
 from training.retrain_inputs import (NWUCLA_FILE, Base, RetrainError, Settings, UserData, base_saw_validation,
