@@ -94,4 +94,34 @@ def test_the_chosen_setting_is_the_best_record_once_with_same_instant_breaking_n
                "head b, 64 dims, shrink 0.1": r(0.577, 0.70), "head c, 64 dims, shrink 1": r(0.570, 0.80)}
     assert camera_head.choose(results) == "head b, 64 dims, shrink 0.1"
     assert camera_head.settings_of("head encoder+motion, 64 dims, shrink 0.01") == {
-        "inputs": ["encoder", "motion"], "dims": 64, "shrink": 0.01}
+        "inputs": ["encoder", "motion"], "dims": 64, "shrink": 0.01, "more_bodies": False}
+
+
+def test_vicon_seen_by_a_camera_lands_where_mediapipe_puts_the_body(root):
+    """The error-free rendering agrees with MediaPipe's own skeletons of the same frames to within what
+    pose_error measured (about 10-15 cm a joint), faces the same way, and the validation motion is
+    never rendered."""
+    from realtime.skeleton import facing_direction
+    from training.data import vicon_views as vv
+    cam = tc.load_cameras(root)[1]
+    stream = tc.load_sequence("freestyle2", root, cameras=(1,))[1]
+    vicon = tc.load_vicon("freestyle2", root)
+    k = np.arange(len(stream.times)) + vv.OFFSET
+    ok = stream.present & (k >= 0) & (k < len(vicon))
+    truth, mp = vv.in_camera(vicon[k[ok]], cam), stream.skeletons[ok]
+    err = np.linalg.norm((mp - mp[:, :1]) - (truth - truth[:, :1]), axis=-1).mean()
+    assert 0.05 < err < 0.2, err
+    assert facing_direction(truth) @ facing_direction(mp) > 0.9
+    res = {c: np.zeros((10, 20, 3), np.float32) for c in tc.CAMERAS}
+    with pytest.raises(tc.HoldOutError):
+        vv.rendered_streams(tc.SUBJECT, tc.VALIDATION, res, np.random.default_rng(0), root)
+    assert (tc.SUBJECT, tc.VALIDATION) not in vv.vicon_subjects_sequences(root)
+    assert {s for s, _ in vv.vicon_subjects_sequences(root)} == {"S1", "S3", "S4", "S5"}
+
+
+def test_the_apps_default_strictness_is_what_its_search_chose():
+    import json
+    from pathlib import Path
+    from realtime.settings import Settings
+    search = json.loads(Path("docs/experiments/strictness_default.json").read_text())
+    assert Settings().strictness == search["chosen"]["strictness"]

@@ -60,6 +60,21 @@ def instant_windows(sequences: tuple[str, ...], root: str | None = None, length:
     return np.concatenate(wins), np.concatenate(groups)
 
 
+def rendered_windows(root: str | None = None, length: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """More bodies (``training.data.vicon_views``): every Vicon sequence but the validation motion,
+    seen by the 8 cameras with MediaPipe's measured errors, as windows and instants (class ids apart
+    from :func:`instant_windows`')."""
+    from training.data import vicon_views as vv
+    res, rng = vv.residuals(root), np.random.default_rng(seed)
+    wins, groups = [], []
+    for i, (subject, seq) in enumerate(tqdm(vv.vicon_subjects_sequences(root), desc="more bodies", leave=False)):
+        for s in vv.rendered_streams(subject, seq, res, rng, root).values():
+            w = tc.camera_windows(s, length)
+            wins.append(w.windows)
+            groups.append(-(i + 1) * 1_000_000 + np.round(w.start / tc.STRIDE_S).astype(np.int64))
+    return np.concatenate(wins), np.concatenate(groups)
+
+
 def scatters(h: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(mean, total scatter, within-instant scatter)``; instants seen by one camera only add to
     the total scatter."""
@@ -107,10 +122,12 @@ def parse_blocks(text: str) -> tuple[str, ...]:
     return blocks
 
 
-def sweep(runs: list[Path], inputs: list[tuple[str, ...]], dims=DIMS, shrinks=SHRINKS, root=None) -> dict:
-    """Every head setting for every run (a seed's encoder), fitted on the training sequences, scored on
-    the validation sequence; baselines in the same run."""
-    windows, groups = instant_windows(tc.TRAINING, root)
+def sweep(runs: list[Path], inputs: list[tuple[str, ...]], dims=DIMS, shrinks=SHRINKS, root=None,
+          bodies=(False,)) -> dict:
+    """Every head setting for every run (a seed's encoder), fitted on the training sequences (with and
+    without more bodies, as ``bodies`` asks), scored on the validation sequence; baselines in the same run."""
+    real = instant_windows(tc.TRAINING, root)
+    extra = rendered_windows(root) if any(bodies) else None
     views = multicamera.load_views(tc.VALIDATION, root)
     rows: dict[str, list[dict]] = {"joint motion": [camera_scores(joint_motion, views)],
                                    "aligned joints": [camera_scores(aligned_joints, views)]}
@@ -119,11 +136,13 @@ def sweep(runs: list[Path], inputs: list[tuple[str, ...]], dims=DIMS, shrinks=SH
         enc, _ = load_trained(run / "model.pt" if run.is_dir() else run)
         for name, module in (("encoder alone", Exported(enc)), ("encoder + motion 0.1", Exported(enc, motion_weight=0.1))):
             rows.setdefault(name, []).append(camera_scores(module_embed(module.eval()), views))
-        for blocks in inputs:
+        for blocks, more in itertools.product(inputs, bodies):
+            windows, groups = with_bodies(real, extra if more else None)
             mu, st, sw = scatters(head_inputs(head_module(enc, blocks), windows), groups)
-            for shrink, d in itertools.product(shrinks, dims):
+            for shrink, d in itertools.product(shrinks, [d for d in dims if d <= len(mu)]):
                 module = head_module(enc, blocks, mu, solve(st, sw, d, shrink))
-                rows.setdefault(setting_name(blocks, d, shrink), []).append(camera_scores(module_embed(module), views))
+                rows.setdefault(setting_name(blocks, d, shrink, more), []).append(
+                    camera_scores(module_embed(module), views))
         modules[run] = enc
     results = {n: mean_std(r) for n, r in rows.items()}
     chosen = choose(results)
@@ -131,10 +150,17 @@ def sweep(runs: list[Path], inputs: list[tuple[str, ...]], dims=DIMS, shrinks=SH
             "chosen_on": f"{tc.VALIDATION}: record once, recognise live (mean over seeds); within "
                          f"{PLATEAU_POINTS} points of the best, the best same-instant", "chosen": chosen,
             "chosen_setting": settings_of(chosen), "results": results,
-            "two_camera_capture": capture(modules, settings_of(chosen), windows, groups)}
+            "two_camera_capture": capture(modules, settings_of(chosen), real, extra)}
 
 
-def capture(encoders: dict, setting: dict, windows: np.ndarray, groups: np.ndarray) -> dict:
+def with_bodies(real: tuple[np.ndarray, np.ndarray], extra: tuple[np.ndarray, np.ndarray] | None):
+    """The real camera windows and instants, joined by the rendered ones when given."""
+    if extra is None:
+        return real
+    return np.concatenate([real[0], extra[0]]), np.concatenate([real[1], extra[1]])
+
+
+def capture(encoders: dict, setting: dict, real, extra) -> dict:
     """The two-camera capture (110 degrees apart; never trained or chosen on), same-instant top-1 both
     ways (``training.evaluate_mediapipe.multiview``), for the chosen head and the baselines."""
     from training.data.mediapipe import DEFAULT_VIDEOS, LIGHTSTAGE, video_windows
@@ -147,7 +173,8 @@ def capture(encoders: dict, setting: dict, windows: np.ndarray, groups: np.ndarr
     for enc in encoders.values():
         rows.setdefault("encoder alone", []).append(top1(module_embed(Exported(enc).eval())))
         rows.setdefault("encoder + motion 0.1", []).append(top1(module_embed(Exported(enc, motion_weight=0.1).eval())))
-        head = fit(enc, blocks, setting["dims"], setting["shrink"], windows, groups)
+        head = fit(enc, blocks, setting["dims"], setting["shrink"],
+                   *with_bodies(real, extra if setting["more_bodies"] else None))
         rows.setdefault("chosen head", []).append(top1(module_embed(head)))
     return {n: mean_std(r)["top1"] for n, r in rows.items()}
 
@@ -161,13 +188,14 @@ def choose(results: dict) -> str:
     return max(near, key=lambda n: heads[n]["same_instant"]["mean"])
 
 
-def setting_name(blocks: tuple[str, ...], dims: int, shrink: float) -> str:
-    return f"head {'+'.join(blocks)}, {dims} dims, shrink {shrink:g}"
+def setting_name(blocks: tuple[str, ...], dims: int, shrink: float, more_bodies: bool = False) -> str:
+    return f"head {'+'.join(blocks)}, {dims} dims, shrink {shrink:g}" + (", more bodies" if more_bodies else "")
 
 
 def settings_of(name: str) -> dict:
-    blocks, dims, shrink = name[len("head "):].split(", ")
-    return {"inputs": blocks.split("+"), "dims": int(dims.split()[0]), "shrink": float(shrink.split()[1])}
+    blocks, dims, shrink, *more = name[len("head "):].split(", ")
+    return {"inputs": blocks.split("+"), "dims": int(dims.split()[0]), "shrink": float(shrink.split()[1]),
+            "more_bodies": bool(more)}
 
 
 def plot(report: dict, path: Path) -> None:
@@ -195,13 +223,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--inputs", type=parse_blocks, nargs="+", default=[parse_blocks(i) for i in INPUTS])
     ap.add_argument("--dims", default=",".join(map(str, DIMS)))
     ap.add_argument("--shrinks", default=",".join(map(str, SHRINKS)))
+    ap.add_argument("--more-bodies", choices=("no", "yes", "both"), default="no",
+                    help="also fit on Vicon motion of four actors seen with MediaPipe's measured errors "
+                         "(training.data.vicon_views); both: each setting with and without")
     ap.add_argument("--totalcapture", default=None, help="TotalCapture MediaPipe folder (default: ../shared's)")
     ap.add_argument("--json", required=True)
     ap.add_argument("--plot")
     a = ap.parse_args(argv)
     runs = [Path(r) for r in a.runs.split(",")]
     report = sweep(runs, a.inputs, [int(d) for d in a.dims.split(",")], [float(s) for s in a.shrinks.split(",")],
-                   a.totalcapture)
+                   a.totalcapture, bodies={"no": (False,), "yes": (True,), "both": (False, True)}[a.more_bodies])
     atomic_text(Path(a.json), json.dumps(report, indent=1))
     if a.plot:
         plot(report, Path(a.plot))

@@ -100,7 +100,8 @@ def fit_pca(enc: Encoder, cfg: dict, dims: int) -> tuple[torch.Tensor, torch.Ten
 def calibrate_threshold(module: nn.Module, cfg: dict) -> dict:
     """Strictness's table and the single "unknown" threshold (``training.open_set.calibrate``):
     the app reads them from the metadata."""
-    return calibrate(module_embed(module), cfg["nwucla"], cfg["window"], cfg.get("protocol", "cross-view"))
+    return calibrate(module_embed(module), cfg["nwucla"], cfg["window"], cfg.get("protocol", "cross-view"),
+                     saw_validation=bool(cfg.get("totalcapture_final")))
 
 
 def export(model_pt: str | Path, out: str | Path, metrics: dict | None = None,
@@ -112,29 +113,44 @@ def export(model_pt: str | Path, out: str | Path, metrics: dict | None = None,
     enc, state = load_trained(model_pt)
     cfg = state["config"]
     if head:
-        from training.camera_head import fit, instant_windows
-        from training.data import totalcapture as tc
-        final = bool(cfg.get("totalcapture_final"))
-        module = fit(enc, tuple(head["inputs"]), int(head["dims"]), float(head["shrink"]),
-                     *instant_windows(tc.SEQUENCES if final else tc.TRAINING, cfg.get("totalcapture") or None,
-                                      cfg["window"], for_training=not final))
-        chosen_on += f"; fitted on TotalCapture {', '.join(tc.SEQUENCES if final else tc.TRAINING)}"
+        module, chosen_on = with_head(enc, cfg, head, chosen_on)
     else:
         pca = fit_pca(enc, cfg, hybrid_dims) if hybrid_weight > 0 else (None, None)
         module = Exported(enc, *pca, hybrid_weight=hybrid_weight, motion_weight=motion_weight).eval()
-    return _write(module, metadata(cfg, state.get("train", {}), metrics), cfg, out, calibrate, chosen_on)
+    meta = metadata(cfg, state.get("train", {}), metrics)
+    if head:      # a headed file is rebuilt from itself (--from-encoder); the learned weights keep their origin
+        meta = meta.replace(extra=_model_origin(meta))
+    return _write(module, meta, cfg, out, calibrate, chosen_on)
+
+
+def with_head(enc: Encoder, cfg: dict, head: dict, chosen_on: str) -> tuple[Exported, str]:
+    """``enc`` with a camera head of setting ``head`` fitted on the TotalCapture sequences the run
+    trained on, and ``chosen_on`` saying which."""
+    from training.camera_head import fit, instant_windows, rendered_windows, with_bodies
+    from training.data import totalcapture as tc
+    seqs = tc.SEQUENCES if cfg.get("totalcapture_final") else tc.TRAINING
+    root = cfg.get("totalcapture") or None
+    real = instant_windows(seqs, root, cfg["window"], for_training=seqs == tc.TRAINING)
+    more = bool(head.get("more_bodies"))
+    module = fit(enc, tuple(head["inputs"]), int(head["dims"]), float(head["shrink"]),
+                 *with_bodies(real, rendered_windows(root, cfg["window"]) if more else None))
+    return module, (f"{chosen_on}; fitted on TotalCapture {', '.join(seqs)}"
+                    + (" and Vicon motion of four actors seen with MediaPipe's errors" if more else ""))
 
 
 def rehybrid(encoder_file: str | Path, out: str | Path, motion_weight: float, calibrate: bool = True,
-             chosen_on: str = "") -> EncoderMeta:
+             chosen_on: str = "", head: dict | None = None) -> EncoderMeta:
     """An encoder file's learned encoder again, with a new hand-made part: the motion features at
-    ``motion_weight`` (no PCA part). The training metadata is kept (the learned encoder's), the
+    ``motion_weight`` (no PCA part), or a camera head of setting ``head`` fitted anew (:func:`with_head`). The training metadata is kept (the learned encoder's), the
     parts are described anew (``parts_of``); the measured numbers, which belonged to the old file,
     are measured again (``calibrate``) or dropped. Re-exporting a file with its own weight gives the
     same file again (only ``exported_at`` and ``code_version`` differ)."""
     from training.retrain_inputs import load_base
     base = load_base(encoder_file)
-    module = Exported(base.model.encoder.eval(), motion_weight=motion_weight).eval()
+    if head:
+        module, chosen_on = with_head(base.model.encoder.eval(), dict(base.meta.config), head, chosen_on)
+    else:
+        module = Exported(base.model.encoder.eval(), motion_weight=motion_weight).eval()
     meta = base.meta.replace(metrics={}, code_version=code_version(), exported_at=now(), extra=_model_origin(base.meta),
                              training_data=[d for d in base.meta.training_data if not d.startswith("re-exported from")])
     return _write(module, meta, dict(base.meta.config), out, calibrate, chosen_on)
@@ -147,7 +163,8 @@ def recalibrate(encoder_file: str | Path, out: str | Path) -> EncoderMeta:
     rt = load_encoder(encoder_file, device="cpu")
     cfg = rt.meta.config
     metrics = {k: v for k, v in rt.meta.metrics.items() if not k.startswith("unknown_threshold")}
-    metrics.update(calibrate(rt.embed, cfg["nwucla"], rt.window, cfg.get("protocol", "cross-view")))
+    metrics.update(calibrate(rt.embed, cfg["nwucla"], rt.window, cfg.get("protocol", "cross-view"),
+                             saw_validation=bool(cfg.get("totalcapture_final"))))
     parts = rt.meta.parts
     if parts is None and not rt.meta.hybrid:          # an encoder-only file from before parts were recorded
         parts = [{"part": "encoder", "kind": "learned (FoCoViL, training_data)", "weight": 1.0,
@@ -190,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="take --motion-weight from a search's JSON (python -m training.choose motion-weight), "
                          "recording what chose it in the metadata")
     ap.add_argument("--camera-head-from", metavar="JSON",
-                    help="with --run: a camera head with the setting a search chose (python -m training.camera_head), "
+                    help="a camera head with the setting a search chose (python -m training.camera_head), "
                          "fitted on the TotalCapture sequences the run trained on")
     ap.add_argument("--calibrate", action="store_true",
                     help="measure strictness's table (camera skeletons; NW-UCLA beside it) into the metadata")
@@ -215,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"out": a.out, "strictness": meta.metrics["strictness"]["thresholds"][:12]}))
         return 0
     if a.from_encoder:
-        meta = rehybrid(a.from_encoder, a.out, a.motion_weight, calibrate=a.calibrate, chosen_on=chosen_on)
+        meta = rehybrid(a.from_encoder, a.out, a.motion_weight, calibrate=a.calibrate, chosen_on=chosen_on, head=head)
         print(json.dumps({"out": a.out, "embedding_dim": meta.embedding_dim, "hybrid": meta.hybrid, "metrics": meta.metrics}))
         return 0
     src = Path(a.run) / "model.pt" if Path(a.run).is_dir() else Path(a.run)

@@ -92,7 +92,8 @@ def nwucla_table(embed_fn, root, window: int, protocol: str = "cross-view") -> d
     return strictness_table(g, labels_of(gallery), q, labels_of(query), data)
 
 
-def calibrate(embed_fn, root, window: int, protocol: str = "cross-view", cameras: str | None = None) -> dict:
+def calibrate(embed_fn, root, window: int, protocol: str = "cross-view", cameras: str | None = None,
+              saw_validation: bool = False) -> dict:
     """The metadata an encoder file needs for strictness. ``metrics["strictness"]``, the table the
     app reads, comes from camera skeletons (:func:`training.camera_open_set.camera_table`: MediaPipe,
     TotalCapture's training sequences, measured on its validation sequence), because every user is
@@ -102,7 +103,7 @@ def calibrate(embed_fn, root, window: int, protocol: str = "cross-view", cameras
     from training.camera_open_set import camera_table
     kinect = nwucla_table(embed_fn, root, window, protocol)
     try:
-        table = camera_table(embed_fn, window, cameras)
+        table = camera_table(embed_fn, window, cameras, saw_validation=saw_validation)
     except FileNotFoundError as e:                 # no camera data here: the Kinect table, saying so
         table = {**kinect, "data": kinect["data"] + f" (camera data missing: {e})"}
     return {"strictness": table, "strictness_nwucla": kinect,
