@@ -131,27 +131,29 @@ def test_wrong_files_are_refused_with_a_clear_error(tmp_path, trained):
         load_encoder(lying)
 
 
-def test_shipped_app_file_is_its_encoder_plus_the_motion_features(tmp_path):
-    """The app file's embedding is [sqrt(1 - w) encoder, sqrt(w) unit motion features], w the weight
-    ``training.choose motion-weight`` chose (docs/experiments/motion_weight.json); re-exporting it
-    (what retraining and ``--from-encoder`` do) rebuilds the same module from the metadata."""
+def test_shipped_app_file_is_its_encoder_through_the_chosen_camera_head():
+    """The app file's embedding is ``normalize(W^T (f(x) - mu))``, the setting the camera-head search chose
+    (docs/experiments/camera_head_round2.json); retraining rebuilds the same module from the file."""
+    from training.camera_head import head_inputs
     from training.exported import exported, hybrid_of
     from training.retrain_inputs import load_base
-    w = json.loads(Path("docs/experiments/motion_weight.json").read_text())["chosen"]
+    chosen = json.loads(Path("docs/experiments/camera_head_round2.json").read_text())["chosen_setting"]
     app = load_encoder("weights/focovil_app.pt", device="cpu")
-    assert app.meta.hybrid == {"motion_weight": w, "motion_step": 4, "motion_every": 4}
-    assert [(p["part"], p["weight"]) for p in app.meta.parts] == [("encoder", round(1 - w, 6)), ("joint motion", w)]
-    assert "motion_weight.json" in app.meta.parts[1]["chosen_on"] and "freestyle3" in app.meta.parts[1]["chosen_on"]
+    assert app.meta.hybrid["head"] == {"blocks": chosen["inputs"], "dims": chosen["dims"]}
+    assert [p["part"] for p in app.meta.parts] == ["camera head"]
+    assert "camera_head_round2.json" in app.meta.parts[0]["chosen_on"] and "freestyle3" in app.meta.parts[0]["chosen_on"]
     base = load_base("weights/focovil_app.pt")
-    module = exported(base.model.encoder.eval(), base.meta.hybrid, base.pca_mean, base.pca_axes)
-    assert hybrid_of(module, app.window) == (app.meta.hybrid, app.dim) and app.dim == 256 + 7 * NUM_JOINTS * 3
+    module = exported(base.model.encoder.eval(), base.meta.hybrid, base.pca_mean, base.pca_axes, base.head_mean,
+                      base.head_axes)
+    assert hybrid_of(module, app.window) == (app.meta.hybrid, app.dim) and app.dim == chosen["dims"]
     x = np.random.default_rng(0).normal(size=(3, app.window, NUM_JOINTS, 3)).astype(np.float32) * 0.3
     e = app.embed(x)
     with torch.no_grad():
         np.testing.assert_allclose(module(torch.from_numpy(x)).numpy(), e, atol=1e-5)
         f = base.model.encoder.eval()(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(e[:, :256], np.sqrt(1 - w) * f, atol=1e-5)
-    np.testing.assert_allclose(np.linalg.norm(e[:, 256:], axis=1), np.sqrt(w), atol=1e-5)
+    np.testing.assert_allclose(head_inputs(module, x), f, atol=1e-5)       # the head reads the encoder alone
+    z = (f - base.head_mean.numpy()) @ base.head_axes.numpy()
+    np.testing.assert_allclose(e, z / np.linalg.norm(z, axis=1, keepdims=True), atol=1e-4)
 
 
 def test_model_card_commands_rebuild_the_shipped_files(tmp_path, shared_dir):
@@ -159,8 +161,8 @@ def test_model_card_commands_rebuild_the_shipped_files(tmp_path, shared_dir):
     embeddings and the same metadata (strictness tables included) but for when and by which commit."""
     from training.export import main
     app, protocol = tmp_path / "app.pt", tmp_path / "protocol.pt"
-    assert main(["--from-encoder", "weights/focovil_app.pt", "--motion-weight-from", "docs/experiments/motion_weight.json",
-                 "--calibrate", "--out", str(app)]) == 0
+    assert main(["--from-encoder", "weights/focovil_app.pt", "--camera-head-from",
+                 "docs/experiments/camera_head_round2.json", "--calibrate", "--out", str(app)]) == 0
     assert main(["--from-encoder", "weights/focovil_protocol.pt", "--recalibrate", "--out", str(protocol)]) == 0
     x = np.random.default_rng(1).normal(size=(4, 32, NUM_JOINTS, 3)).astype(np.float32) * 0.3
     for shipped, again in (("weights/focovil_app.pt", app), ("weights/focovil_protocol.pt", protocol)):

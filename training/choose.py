@@ -9,9 +9,10 @@
     is what makes live windows out of phase with a recording look unlike it. The other sequences
     are reported too: they chose nothing.
 
-``python -m training.choose strictness --encoder weights/focovil_app.pt --json OUT.json``
+``python -m training.choose strictness --encoder A.pt [B.pt ...] --json OUT.json``
     The default strictness: the level with the best balance of named-right and rejected on the
-    validation sequence (``training.camera_open_set``), for the encoder the app ships with.
+    validation sequence (``training.camera_open_set``), averaged over the given files (the shipped
+    recipe's seeds trained without that sequence: the shipped file itself trained on it).
 
 Neither reads the two-camera capture (measurement only) or NW-UCLA v03.
 """
@@ -55,14 +56,24 @@ def motion_weight(encoder_file: str, weights=WEIGHTS, root=None) -> dict:
             "note": f"numbers on {tc.VALIDATION} chose the weight; the other sequences did not"}
 
 
-def strictness(encoder_file: str, root=None) -> dict:
+def strictness(encoder_files: list[str], root=None) -> dict:
+    """The level with the best balance, averaged over ``encoder_files`` (one per seed, none trained on
+    the validation sequence, so its named / rejected numbers are held-out ones)."""
+    import numpy as np
     from realtime.encoder import load_encoder
     from training.camera_open_set import camera_table, choose_default
-    rt = load_encoder(encoder_file, device="cpu")
-    table = camera_table(rt.embed, rt.window, root)
-    return {"search": "default strictness", "encoder": encoder_file, "table": table,
-            "chosen_on": f"TotalCapture {tc.VALIDATION} (validation sequence), best mean of named-right and rejected",
-            "chosen": choose_default(table)}
+    tables = {}
+    for f in encoder_files:
+        rt = load_encoder(f, device="cpu")
+        tables[f] = camera_table(rt.embed, rt.window, root)
+    first = next(iter(tables.values()))
+    mean = {**first, **{k: np.mean([t[k] for t in tables.values()], axis=0).round(4).tolist()
+                        for k in ("thresholds", "named_right", "rejected")}}
+    return {"search": "default strictness", "encoders": list(encoder_files), "tables": tables,
+            "chosen_on": f"TotalCapture {tc.VALIDATION} (validation sequence), best mean of named-right and rejected"
+                         + (f", averaged over {len(tables)} encoders" if len(tables) > 1 else ""),
+            "chosen": choose_default(mean), "chosen_per_encoder": {f: choose_default(t)["strictness"]
+                                                                   for f, t in tables.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     mw.add_argument("--from-encoder", required=True, help="encoder file whose learned encoder is scored")
     mw.add_argument("--weights", type=float, nargs="+", default=list(WEIGHTS))
     st = sub.add_parser("strictness", help="the default strictness level")
-    st.add_argument("--encoder", required=True)
+    st.add_argument("--encoder", required=True, nargs="+",
+                    help="encoder files never trained on the validation sequence (one per seed: the balance is averaged)")
     for p in (mw, st):
         p.add_argument("--totalcapture", default=None, help="TotalCapture MediaPipe folder")
         p.add_argument("--json", help="write the search here")

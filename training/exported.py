@@ -137,9 +137,11 @@ def parts_of(module: Exported, window: int, chosen_on: str = "") -> list[dict]:
     size, whether it was learned, and what its weight was chosen on (``chosen_on``)."""
     w_p, w_m = module.hybrid_weight, module.motion_weight
     if module.head_axes.numel() > 0:
+        names = {"encoder": "the learned encoder's embedding (FoCoViL)", "motion": "joint motion (hand-made)",
+                 "positions": "aligned joint positions (hand-made)"}
         return [{"part": "camera head", "kind": "learned linear map (training.camera_head: the 8 MediaPipe cameras of "
-                 "one TotalCapture instant pulled together) of " + ", ".join(module.head_blocks)
-                 + " (encoder: learned, FoCoViL; motion and positions: hand-made)", "weight": 1.0,
+                 "one TotalCapture instant pulled together) of " + ", ".join(names[b] for b in module.head_blocks),
+                 "weight": 1.0,
                  "dims": int(module.head_axes.shape[1]), "inputs": list(module.head_blocks),
                  "chosen_on": chosen_on or "not recorded"}]
     parts = [{"part": "encoder", "kind": "learned (FoCoViL, training_data)", "weight": round(1.0 - w_p - w_m, 6),
