@@ -88,11 +88,16 @@ def test_the_final_fit_alone_trains_on_the_validation_sequence(root):
     assert tc.VALIDATION not in {c.name.split("/")[0] for c in tc.training_clips(root, segment_s=1.0, hop_s=5.0)}
 
 
-def test_the_chosen_setting_is_the_best_record_once_with_same_instant_breaking_near_ties():
+def test_the_chosen_head_keeps_other_people_then_records_once_best_with_same_instant_breaking_ties():
     r = lambda once, inst: {"record_once": {"mean": once}, "same_instant": {"mean": inst}}  # noqa: E731
     results = {"joint motion": r(0.9, 0.9), "head a, 32 dims, shrink 0.1": r(0.580, 0.60),
                "head b, 64 dims, shrink 0.1": r(0.577, 0.70), "head c, 64 dims, shrink 1": r(0.570, 0.80)}
     assert camera_head.choose(results) == "head b, 64 dims, shrink 0.1"
+    # a head that loses more than PEOPLE_POINTS of across-people one-shot against the encoder is out
+    people = {"encoder alone": 0.60, "joint motion": 0.2, "head a, 32 dims, shrink 0.1": 0.595,
+              "head b, 64 dims, shrink 0.1": 0.55, "head c, 64 dims, shrink 1": 0.60}
+    results = {n: {**results.get(n, r(0.5, 0.5)), "across_people": {"mean": p}} for n, p in people.items()}
+    assert camera_head.choose(results) == "head a, 32 dims, shrink 0.1"
     assert camera_head.settings_of("head encoder+motion, 64 dims, shrink 0.01") == {
         "inputs": ["encoder", "motion"], "dims": 64, "shrink": 0.01, "more_bodies": False}
 
