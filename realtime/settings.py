@@ -22,11 +22,11 @@ class Settings:
     max_gap_s: float = 0.5       # longer stretches with nobody in view reset the window
     min_coverage: float = 0.6    # a window with a person in less of its time is not classified
     k: int = 5                   # nearest prototypes that vote
-    # Strictness 30: best balance of recorded actions named right and never-recorded ones rejected
+    # Strictness 25: best balance of recorded actions named right and never-recorded ones rejected
     # on camera skeletons held out of every other choice (TotalCapture freestyle3, the app recipe's
     # three seeds trained without it; `python -m training.choose strictness`,
     # docs/experiments/strictness_default.json)
-    strictness: float = 30.0
+    strictness: float = 25.0
     threshold: float | None = None
     idle_motion_m: float = 0.03  # metres of motion energy (realtime.motion) below which a window is idle
     persons: int = 1             # people per frame the pose model looks for (each gets a track and a label)
