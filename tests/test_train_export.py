@@ -133,15 +133,15 @@ def test_wrong_files_are_refused_with_a_clear_error(tmp_path, trained):
 
 def test_shipped_app_file_is_its_encoder_through_the_chosen_camera_head():
     """The app file's embedding is ``normalize(W^T (f(x) - mu))``, the setting the camera-head search chose
-    (docs/experiments/camera_head_round2.json); retraining rebuilds the same module from the file."""
+    (docs/experiments/camera_head_round3.json); retraining rebuilds the same module from the file."""
     from training.camera_head import head_inputs
     from training.exported import exported, hybrid_of
     from training.retrain_inputs import load_base
-    chosen = json.loads(Path("docs/experiments/camera_head_round2.json").read_text())["chosen_setting"]
+    chosen = json.loads(Path("docs/experiments/camera_head_round3.json").read_text())["chosen_setting"]
     app = load_encoder("weights/focovil_app.pt", device="cpu")
     assert app.meta.hybrid["head"] == {"blocks": chosen["inputs"], "dims": chosen["dims"]}
     assert [p["part"] for p in app.meta.parts] == ["camera head"]
-    assert "camera_head_round2.json" in app.meta.parts[0]["chosen_on"] and "freestyle3" in app.meta.parts[0]["chosen_on"]
+    assert "camera_head_round3.json" in app.meta.parts[0]["chosen_on"] and "freestyle3" in app.meta.parts[0]["chosen_on"]
     base = load_base("weights/focovil_app.pt")
     module = exported(base.model.encoder.eval(), base.meta.hybrid, base.pca_mean, base.pca_axes, base.head_mean,
                       base.head_axes)
@@ -162,7 +162,7 @@ def test_model_card_commands_rebuild_the_shipped_files(tmp_path, shared_dir):
     from training.export import main
     app, protocol = tmp_path / "app.pt", tmp_path / "protocol.pt"
     assert main(["--from-encoder", "weights/focovil_app.pt", "--camera-head-from",
-                 "docs/experiments/camera_head_round2.json", "--calibrate", "--out", str(app)]) == 0
+                 "docs/experiments/camera_head_round3.json", "--calibrate", "--out", str(app)]) == 0
     assert main(["--from-encoder", "weights/focovil_protocol.pt", "--recalibrate", "--out", str(protocol)]) == 0
     x = np.random.default_rng(1).normal(size=(4, 32, NUM_JOINTS, 3)).astype(np.float32) * 0.3
     for shipped, again in (("weights/focovil_app.pt", app), ("weights/focovil_protocol.pt", protocol)):
@@ -180,10 +180,12 @@ def test_a_run_can_start_from_an_exported_encoders_learned_weights(tmp_path, sha
     from training.retrain_inputs import load_base
     from training.train import main
     out = tmp_path / "ft"
-    assert main(["--config", "training/recipes/app.json", "--out", str(out), "--init", "weights/focovil_app.pt",
-                 "--kinder-gator", "", "--protocol", "val", "--steps", "2", "--lr", "1e-9", "--threads", "1",
-                 "--ckpt-every", "100", "--eval-every", "100"]) == 0
+    assert main(["--config", "training/recipes/app_cameras.json", "--out", str(out), "--init", "weights/focovil_app.pt",
+                 "--kinder-gator", "", "--totalcapture", "", "--protocol", "val", "--steps", "2", "--lr", "1e-9",
+                 "--threads", "1", "--ckpt-every", "100", "--eval-every", "100"]) == 0
     tuned, _ = load_trained(out / "model.pt")
     base = load_base("weights/focovil_app.pt").model.encoder
     for (name, p), (_, q) in zip(tuned.named_parameters(), base.named_parameters()):
         torch.testing.assert_close(p, q, atol=1e-6, rtol=0, msg=name)
+    assert main(["--config", "training/recipes/app.json", "--out", str(tmp_path / "other"), "--init",
+                 "weights/focovil_app.pt", "--kinder-gator", "", "--protocol", "val", "--steps", "2"]) == 2

@@ -52,10 +52,11 @@ def load_training_clips(cfg: TrainConfig) -> list:
 
 def draw_groups(bank: ClipBank, cfg: TrainConfig, gen: torch.Generator) -> list[int]:
     """The performances of one batch: uniform over all of them, or ``totalcapture_share`` of the
-    batch from the TotalCapture camera pairs and the rest from the other sources."""
-    if cfg.totalcapture_share <= 0:
-        return torch.randint(len(bank.groups), (cfg.batch,), generator=gen).tolist()
+    batch from the TotalCapture camera pairs and the rest from the other sources (uniform when a run
+    has no camera pairs, e.g. a recipe's ``totalcapture`` emptied on the command line)."""
     tc = [k for k, m in enumerate(bank.groups) if bank.clips[m[0]].source == "totalcapture"]
+    if cfg.totalcapture_share <= 0 or not tc:
+        return torch.randint(len(bank.groups), (cfg.batch,), generator=gen).tolist()
     rest = [k for k, m in enumerate(bank.groups) if bank.clips[m[0]].source != "totalcapture"]
     n_tc = int(round(cfg.batch * cfg.totalcapture_share)) if rest else cfg.batch
     pick = lambda pool, n: [pool[i] for i in torch.randint(len(pool), (n,), generator=gen).tolist()]  # noqa: E731
@@ -113,7 +114,12 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     model = build_model(cfg)
     if cfg.init:
         from training.retrain_inputs import load_base
-        model.encoder.load_state_dict(load_base(cfg.init).model.encoder.state_dict())
+        base = load_base(cfg.init).model.encoder.state_dict()
+        mine = model.encoder.state_dict()
+        if set(base) != set(mine) or any(base[k].shape != mine[k].shape for k in mine):
+            raise ValueError(f"--init {cfg.init}: its encoder is not this recipe's architecture (arch, width, dim, "
+                             f"stream must match; e.g. the app file trains with training/recipes/app_cameras.json)")
+        model.encoder.load_state_dict(base)
     model = model.to(d.device)
 
     def next_batch(step: int, gen: torch.Generator) -> loop.Batch:
