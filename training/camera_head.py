@@ -15,8 +15,11 @@ instants as classes). The embedding is ``normalize(W^T (h(x) - mu))`` (``trainin
 
 The command fits one head per (seed's encoder, inputs, dims, shrinkage) on the training sequences
 only and scores it on the validation sequence, with the encoder alone, the encoder + 0.1 joint
-motion, joint motion and view-aligned joints in the same run; the choice is the best mean over seeds
-of record-once (the app's task), same-instant breaking near-ties; the two-camera capture, never chosen on, is scored for the choice.
+motion, joint motion and view-aligned joints in the same run, and record-once across people on
+NW-UCLA (:func:`across_people`). The choice (:func:`choose`): heads that keep the encoder's
+across-people record-once, then the best mean over seeds of record-once on the validation sequence
+(the app's task), same-instant breaking near-ties. The two-camera capture is never
+read here: ``training.evaluate_mediapipe`` measures the chosen setting's files.
 """
 from __future__ import annotations
 
@@ -135,7 +138,6 @@ def sweep(runs: list[Path], inputs: list[tuple[str, ...]], dims=DIMS, shrinks=SH
         return {**camera_scores(fn, views), **({"across_people": across_people(fn, people)} if people else {})}
 
     rows: dict[str, list[dict]] = {"joint motion": [scores(joint_motion)], "aligned joints": [scores(aligned_joints)]}
-    modules = {}
     for run in tqdm(runs, desc="seeds", dynamic_ncols=True):
         enc, _ = load_trained(run / "model.pt" if run.is_dir() else run)
         for name, module in (("encoder alone", Exported(enc)), ("encoder + motion 0.1", Exported(enc, motion_weight=0.1))):
@@ -146,7 +148,6 @@ def sweep(runs: list[Path], inputs: list[tuple[str, ...]], dims=DIMS, shrinks=SH
             for shrink, d in itertools.product(shrinks, [d for d in dims if d <= len(mu)]):
                 module = head_module(enc, blocks, mu, solve(st, sw, d, shrink))
                 rows.setdefault(setting_name(blocks, d, shrink, more), []).append(scores(module_embed(module)))
-        modules[run] = enc
     results = {n: mean_std(r) for n, r in rows.items()}
     chosen = choose(results)
     return {"runs": [str(r) for r in runs], "fitted_on": list(tc.TRAINING), "validation_sequence": tc.VALIDATION,
@@ -155,8 +156,7 @@ def sweep(runs: list[Path], inputs: list[tuple[str, ...]], dims=DIMS, shrinks=SH
                           f"of the encoder alone, then {tc.VALIDATION}: record once, recognise live (mean over "
                           f"seeds); within {PLATEAU_POINTS} points of the best, the best same-instant"),
             "chosen": chosen,
-            "chosen_setting": settings_of(chosen), "results": results,
-            "two_camera_capture": capture(modules, settings_of(chosen), real, extra)}
+            "chosen_setting": settings_of(chosen), "results": results}
 
 
 def with_bodies(real: tuple[np.ndarray, np.ndarray], extra: tuple[np.ndarray, np.ndarray] | None):
@@ -164,25 +164,6 @@ def with_bodies(real: tuple[np.ndarray, np.ndarray], extra: tuple[np.ndarray, np
     if extra is None:
         return real
     return np.concatenate([real[0], extra[0]]), np.concatenate([real[1], extra[1]])
-
-
-def capture(encoders: dict, setting: dict, real, extra) -> dict:
-    """The two-camera capture (110 degrees apart; never trained or chosen on), same-instant top-1 both
-    ways (``training.evaluate_mediapipe.multiview``), for the chosen head and the baselines."""
-    from training.data.mediapipe import DEFAULT_VIDEOS, LIGHTSTAGE, video_windows
-    from training.evaluate_mediapipe import LENGTH, multiview
-    cams = [video_windows(DEFAULT_VIDEOS, rel, LENGTH, Path(rel).stem) for rel in LIGHTSTAGE]
-    offsets = np.round(np.arange(-4.0, 4.0 + 1e-9, 0.2), 2)
-    top1 = lambda fn: {"top1": multiview(fn, *cams, 0.4, offsets)["top1_mean"]}  # noqa: E731
-    rows = {"joint motion": [top1(joint_motion)], "aligned joints": [top1(aligned_joints)]}
-    blocks = tuple(setting["inputs"])
-    for enc in encoders.values():
-        rows.setdefault("encoder alone", []).append(top1(module_embed(Exported(enc).eval())))
-        rows.setdefault("encoder + motion 0.1", []).append(top1(module_embed(Exported(enc, motion_weight=0.1).eval())))
-        head = fit(enc, blocks, setting["dims"], setting["shrink"],
-                   *with_bodies(real, extra if setting["more_bodies"] else None))
-        rows.setdefault("chosen head", []).append(top1(module_embed(head)))
-    return {n: mean_std(r)["top1"] for n, r in rows.items()}
 
 
 ACROSS_PEOPLE = ("NW-UCLA (Kinect): one clip per action from one person in view 1 (50 draws), the other people's "
@@ -266,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     atomic_text(Path(a.json), json.dumps(report, indent=1))
     if a.plot:
         plot(report, Path(a.plot))
-    print(json.dumps({"chosen": report["chosen"], "two_camera_capture": report["two_camera_capture"], **{n: {k: round(100 * v["mean"], 1) for k, v in r.items()}
+    print(json.dumps({"chosen": report["chosen"], **{n: {k: round(100 * v["mean"], 1) for k, v in r.items()}
                       for n, r in report["results"].items() if not n.startswith("head ") or n == report["chosen"]}},
                      indent=1))
     return 0
