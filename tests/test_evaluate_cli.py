@@ -36,7 +36,11 @@ def test_evaluate_reproduces_the_protocol_encoders_recorded_numbers(shared_dir, 
     recorded = load_encoder(PROTOCOL, device="cpu").meta.metrics["cross-view"]
     for method in ("encoder", "aligned_joints", "raw_joints", "invariant_joints"):
         for metric in ("knn1", "linear"):
-            assert rep["results"][method][metric] == pytest.approx(recorded[method][metric], abs=1e-3)
+            # a logistic regression on raw, unaligned joints stops at max_iter before it converges, so
+            # its last queries fall differently between machines' BLAS builds (0.4752 recorded, 0.4773
+            # on 2026-12-02's machine): within a point there, exact elsewhere
+            loose = metric == "linear" and method in ("raw_joints", "invariant_joints")
+            assert rep["results"][method][metric] == pytest.approx(recorded[method][metric], abs=0.01 if loose else 1e-3)
     assert rep["results"]["encoder"]["knn1"] > rep["results"]["aligned_joints"]["knn1"]
     assert out.with_suffix(".png").stat().st_size > 10_000
 
