@@ -15,14 +15,26 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 VPY=.venv/bin/python
+# pip's own output (build-backend warnings of the editable install among it) goes to a log that is
+# shown only when a step fails, so set-up prints its own lines alone
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
+pip_quiet() {
+  if ! "$VPY" -m pip "$@" >"$LOG" 2>&1; then
+    echo "setup: pip $* failed:" >&2
+    cat "$LOG" >&2
+    exit 1
+  fi
+}
 "$VPY" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 if ! "$VPY" -c "import torch" 2>/dev/null; then
   echo "setup: installing torch==2.13.0 (CPU build)"
-  "$VPY" -m pip install -q torch==2.13.0
+  pip_quiet install -q torch==2.13.0
 fi
-"$VPY" -m pip install -q -e ".[dev]"
+echo "setup: installing the project and its dependencies (.[dev], editable)"
+pip_quiet install -q -e ".[dev]"
 if [ "${1:-}" = "--gpu" ]; then     # both wheels provide the module faiss: one replaces the other
-  "$VPY" -m pip uninstall -q -y faiss-cpu
-  "$VPY" -m pip install -q faiss-gpu
+  pip_quiet uninstall -q -y faiss-cpu
+  pip_quiet install -q faiss-gpu
 fi
 "$VPY" -c "import torch, faiss, mediapipe, cv2; print(f'setup: torch {torch.__version__} (cuda: {torch.cuda.is_available()}), faiss {faiss.__version__}, mediapipe {mediapipe.__version__}')"
