@@ -130,3 +130,11 @@ def test_the_apps_default_strictness_is_what_its_search_chose():
     from realtime.settings import Settings
     search = json.loads(Path("docs/experiments/strictness_default.json").read_text())
     assert Settings().strictness == search["chosen"]["strictness"]
+
+
+def test_a_sweep_is_drawn_again_from_its_json(tmp_path):
+    out = tmp_path / "round3.png"
+    assert camera_head.main(["--replot", "docs/experiments/camera_head_round3.json", "--plot", str(out)]) == 0
+    assert out.stat().st_size > 10_000
+    with pytest.raises(SystemExit):
+        camera_head.main(["--plot", str(out)])          # neither a sweep to run nor one to draw

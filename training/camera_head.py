@@ -210,27 +210,36 @@ def settings_of(name: str) -> dict:
 
 
 def plot(report: dict, path: Path) -> None:
+    """Record-once against same-instant for every setting; heads that lose across people (more than
+    ``PEOPLE_POINTS`` below the encoder alone, when measured) hollow: the rule never takes them."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 6))
-    for name, r in report["results"].items():
+    res = report["results"]
+    people = "across_people" in res.get("encoder alone", {})
+    floor = res["encoder alone"]["across_people"]["mean"] - PEOPLE_POINTS / 100 if people else None
+    for name, r in res.items():
         x, y = 100 * r["same_instant"]["mean"], 100 * r["record_once"]["mean"]
         head = name.startswith("head ")
+        color = "#c0392b" if name == report["chosen"] else "#2e86c1" if head else "#555"
+        kept = not (head and people and r["across_people"]["mean"] < floor)
         ax.errorbar(x, y, xerr=100 * r["same_instant"]["std"], yerr=100 * r["record_once"]["std"], fmt="o",
-                    ms=3 if head else 5, color="#c0392b" if name == report["chosen"] else "#2e86c1" if head else "#555")
+                    ms=3 if head else 5, color=color, mfc=color if kept else "white", alpha=1.0 if kept else 0.6)
         if not head or name == report["chosen"]:
             ax.annotate(name, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel(f"same instant, 8 cameras, {report['validation_sequence']}: top-1 (%)")
     ax.set_ylabel(f"record once, recognise live, {report['validation_sequence']}: top-1 (%)")
-    ax.set_title(f"Camera heads fitted on {', '.join(report['fitted_on'])} (blue; red: chosen), "
-                 f"baselines grey; mean ± std over {len(report['runs'])} seeds", fontsize=9)
+    hollow = f"; hollow: lose > {PEOPLE_POINTS:g} point across people (NW-UCLA)" if people else ""
+    ax.set_title(f"Camera heads fitted on {', '.join(report['fitted_on'])}, mean ± std over {len(report['runs'])} "
+                 f"seeds\nblue: heads (red: chosen{hollow}); grey: baselines", fontsize=9)
     ax.grid(alpha=0.3)
     save_figure(fig, path, dpi=100)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", required=True, help="comma-separated training outputs (one per seed), never trained "
-                                                  f"on {tc.VALIDATION}")
+    ap.add_argument("--runs", help="comma-separated training outputs (one per seed), never trained "
+                                   f"on {tc.VALIDATION}")
+    ap.add_argument("--replot", metavar="JSON", help="only draw --plot again from a sweep's JSON")
     ap.add_argument("--inputs", type=parse_blocks, nargs="+", default=[parse_blocks(i) for i in INPUTS])
     ap.add_argument("--dims", default=",".join(map(str, DIMS)))
     ap.add_argument("--shrinks", default=",".join(map(str, SHRINKS)))
@@ -238,9 +247,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="also fit on Vicon motion of four actors seen with MediaPipe's measured errors "
                          "(training.data.vicon_views); both: each setting with and without")
     ap.add_argument("--totalcapture", default=None, help="TotalCapture MediaPipe folder (default: ../shared's)")
-    ap.add_argument("--json", required=True)
+    ap.add_argument("--json", help="write the sweep here")
     ap.add_argument("--plot")
     a = ap.parse_args(argv)
+    if a.replot:
+        plot(json.loads(Path(a.replot).read_text()), Path(a.plot or Path(a.replot).with_suffix(".png")))
+        return 0
+    if not a.runs or not a.json:
+        ap.error("--runs and --json are needed (or --replot JSON)")
     runs = [Path(r) for r in a.runs.split(",")]
     report = sweep(runs, a.inputs, [int(d) for d in a.dims.split(",")], [float(s) for s in a.shrinks.split(",")],
                    a.totalcapture, bodies={"no": (False,), "yes": (True,), "both": (False, True)}[a.more_bodies])
