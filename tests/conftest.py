@@ -17,6 +17,15 @@ def shared_dir() -> Path:
     return shared
 
 
+@pytest.fixture(scope="session")
+def totalcapture_root(shared_dir) -> Path:
+    """TotalCapture's MediaPipe skeletons, Vicon and calibration in ../shared (skips when absent)."""
+    root = shared_dir / "data" / "totalcapture_mediapipe"
+    if not root.is_dir():
+        pytest.skip(f"TotalCapture MediaPipe data not found: {root} (see ../shared/data/README.md)")
+    return root
+
+
 def torchrun(nproc: int) -> list[str]:
     """``python -m torch.distributed.run`` for ``nproc`` local processes on a free port (tests run
     several such jobs back to back; the default port may still be held by the previous one)."""

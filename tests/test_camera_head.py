@@ -14,11 +14,8 @@ from training.model import Encoder
 
 
 @pytest.fixture(scope="module")
-def root(shared_dir):
-    r = shared_dir / "data" / "totalcapture_mediapipe"
-    if not r.is_dir():
-        pytest.skip(f"TotalCapture MediaPipe data not found: {r}")
-    return r
+def root(totalcapture_root):
+    return totalcapture_root
 
 
 @pytest.fixture(scope="module")

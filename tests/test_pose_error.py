@@ -8,10 +8,8 @@ from scipy.spatial.transform import Rotation
 
 
 @pytest.fixture(scope="module")
-def freestyle3(shared_dir):
-    root = shared_dir / "data/totalcapture_mediapipe"
-    if not root.is_dir():
-        pytest.skip(f"TotalCapture MediaPipe data not found: {root} (see ../shared/data/README.md)")
+def freestyle3(totalcapture_root):
+    root = totalcapture_root
     from training.data.totalcapture import load_cameras, load_sequence, load_vicon
     from training.pose_error import best_offset, measure, summarise
     cams, vicon = load_cameras(root), load_vicon("freestyle3", root)

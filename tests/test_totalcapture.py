@@ -11,11 +11,8 @@ from training.protocols import joint_motion
 
 
 @pytest.fixture(scope="module")
-def root(shared_dir):
-    r = shared_dir / "data" / "totalcapture_mediapipe"
-    if not r.is_dir():
-        pytest.skip(f"TotalCapture MediaPipe data not found: {r}")
-    return r
+def root(totalcapture_root):
+    return totalcapture_root
 
 
 def test_training_may_not_load_the_validation_sequence(root):

@@ -55,9 +55,15 @@ def instant_windows(sequences: tuple[str, ...], root: str | None = None, length:
                     for_training: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Every camera's windows of ``sequences`` (``[N, T, J, 3]``) and each one's instant (a class id
     shared by the cameras that saw the same 1.8 s). ``for_training`` refuses the validation sequence."""
+    return by_instant((tc.load_sequence(seq, root, for_training=for_training) for seq in sequences), length)
+
+
+def by_instant(sequences, length: int = 32, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Windows of every camera of every sequence (``{camera: CameraStream}`` each), and their
+    instants: sequence ``first + i``, grid step of the window's start (cameras share the grid)."""
     wins, groups = [], []
-    for i, seq in enumerate(sequences):
-        for s in tc.load_sequence(seq, root, for_training=for_training).values():
+    for i, streams in enumerate(sequences, start=first):
+        for s in streams.values():
             w = tc.camera_windows(s, length)
             wins.append(w.windows)
             groups.append(i * 1_000_000 + np.round(w.start / tc.STRIDE_S).astype(np.int64))
@@ -70,13 +76,9 @@ def rendered_windows(root: str | None = None, length: int = 32, seed: int = 0) -
     from :func:`instant_windows`')."""
     from training.data import vicon_views as vv
     res, rng = vv.residuals(root), np.random.default_rng(seed)
-    wins, groups = [], []
-    for i, (subject, seq) in enumerate(tqdm(vv.vicon_subjects_sequences(root), desc="more bodies", leave=False)):
-        for s in vv.rendered_streams(subject, seq, res, rng, root).values():
-            w = tc.camera_windows(s, length)
-            wins.append(w.windows)
-            groups.append(-(i + 1) * 1_000_000 + np.round(w.start / tc.STRIDE_S).astype(np.int64))
-    return np.concatenate(wins), np.concatenate(groups)
+    pairs = vv.vicon_subjects_sequences(root)
+    return by_instant((vv.rendered_streams(subject, seq, res, rng, root)
+                       for subject, seq in tqdm(pairs, desc="more bodies", leave=False)), length, first=-len(pairs))
 
 
 def scatters(h: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -186,13 +188,20 @@ def across_people(fn, data: tuple[list, list], length: int = 32) -> float:
     return one_shot(fn, *data, length, exclude_same_subject=True)["one_shot"]
 
 
+def people_floor(results: dict) -> float | None:
+    """The least across-people score a head may keep (``PEOPLE_POINTS`` below the encoder alone);
+    None when it was not measured."""
+    enc = results.get("encoder alone", {})
+    return enc["across_people"]["mean"] - PEOPLE_POINTS / 100 if "across_people" in enc else None
+
+
 def choose(results: dict) -> str:
     """Among the head settings that keep across-people one-shot within ``PEOPLE_POINTS`` of the
     encoder alone (when measured), the best record-once; among those within ``PLATEAU_POINTS`` of
     it (as good, for one sequence's worth of recordings), the best same-instant."""
     heads = {n: r for n, r in results.items() if n.startswith("head ")}
-    if "across_people" in results.get("encoder alone", {}):
-        floor = results["encoder alone"]["across_people"]["mean"] - PEOPLE_POINTS / 100
+    floor = people_floor(results)
+    if floor is not None:
         heads = {n: r for n, r in heads.items() if r["across_people"]["mean"] >= floor} or heads
     best = max(r["record_once"]["mean"] for r in heads.values())
     near = [n for n, r in heads.items() if r["record_once"]["mean"] >= best - PLATEAU_POINTS / 100]
@@ -215,20 +224,19 @@ def plot(report: dict, path: Path) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 6))
     res = report["results"]
-    people = "across_people" in res.get("encoder alone", {})
-    floor = res["encoder alone"]["across_people"]["mean"] - PEOPLE_POINTS / 100 if people else None
+    floor = people_floor(res)
     for name, r in res.items():
         x, y = 100 * r["same_instant"]["mean"], 100 * r["record_once"]["mean"]
         head = name.startswith("head ")
         color = "#c0392b" if name == report["chosen"] else "#2e86c1" if head else "#555"
-        kept = not (head and people and r["across_people"]["mean"] < floor)
+        kept = not (head and floor is not None and r["across_people"]["mean"] < floor)
         ax.errorbar(x, y, xerr=100 * r["same_instant"]["std"], yerr=100 * r["record_once"]["std"], fmt="o",
                     ms=3 if head else 5, color=color, mfc=color if kept else "white", alpha=1.0 if kept else 0.6)
         if not head or name == report["chosen"]:
             ax.annotate(name, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel(f"same instant, 8 cameras, {report['validation_sequence']}: top-1 (%)")
     ax.set_ylabel(f"record once, recognise live, {report['validation_sequence']}: top-1 (%)")
-    hollow = f"; hollow: lose > {PEOPLE_POINTS:g} point across people (NW-UCLA)" if people else ""
+    hollow = f"; hollow: lose > {PEOPLE_POINTS:g} point across people (NW-UCLA)" if floor is not None else ""
     ax.set_title(f"Camera heads fitted on {', '.join(report['fitted_on'])}, mean ± std over {len(report['runs'])} "
                  f"seeds\nblue: heads (red: chosen{hollow}); grey: baselines", fontsize=9)
     ax.grid(alpha=0.3)

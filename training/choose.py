@@ -22,6 +22,7 @@ import argparse
 import json
 import sys
 
+import numpy as np
 from tqdm import tqdm
 
 from realtime.files import atomic_text
@@ -59,7 +60,6 @@ def motion_weight(encoder_file: str, weights=WEIGHTS, root=None) -> dict:
 def strictness(encoder_files: list[str], root=None) -> dict:
     """The level with the best balance, averaged over ``encoder_files`` (one per seed, none trained on
     the validation sequence, so its named / rejected numbers are held-out ones)."""
-    import numpy as np
     from realtime.encoder import load_encoder
     from training.camera_open_set import camera_table, choose_default
     tables = {}

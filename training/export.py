@@ -112,14 +112,13 @@ def export(model_pt: str | Path, out: str | Path, metrics: dict | None = None,
     else the training ones, so a file that never saw the validation sequence stays that way."""
     enc, state = load_trained(model_pt)
     cfg = state["config"]
+    meta = metadata(cfg, state.get("train", {}), metrics)
     if head:
         module, chosen_on = with_head(enc, cfg, head, chosen_on)
+        meta = meta.replace(extra=_model_origin(meta))   # rebuilt from itself later: the weights keep their origin
     else:
         pca = fit_pca(enc, cfg, hybrid_dims) if hybrid_weight > 0 else (None, None)
         module = Exported(enc, *pca, hybrid_weight=hybrid_weight, motion_weight=motion_weight).eval()
-    meta = metadata(cfg, state.get("train", {}), metrics)
-    if head:      # a headed file is rebuilt from itself (--from-encoder); the learned weights keep their origin
-        meta = meta.replace(extra=_model_origin(meta))
     return _write(module, meta, cfg, out, calibrate, chosen_on)
 
 
@@ -141,8 +140,9 @@ def with_head(enc: Encoder, cfg: dict, head: dict, chosen_on: str) -> tuple[Expo
 def rehybrid(encoder_file: str | Path, out: str | Path, motion_weight: float, calibrate: bool = True,
              chosen_on: str = "", head: dict | None = None) -> EncoderMeta:
     """An encoder file's learned encoder again, with a new hand-made part: the motion features at
-    ``motion_weight`` (no PCA part), or a camera head of setting ``head`` fitted anew (:func:`with_head`). The training metadata is kept (the learned encoder's), the
-    parts are described anew (``parts_of``); the measured numbers, which belonged to the old file,
+    ``motion_weight`` (no PCA part), or a camera head of setting ``head`` fitted anew (:func:`with_head`).
+    The training metadata is kept (the learned encoder's), the parts are described anew
+    (``parts_of``); the measured numbers, which belonged to the old file,
     are measured again (``calibrate``) or dropped. Re-exporting a file with its own weight gives the
     same file again (only ``exported_at`` and ``code_version`` differ)."""
     from training.retrain_inputs import load_base

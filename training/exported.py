@@ -71,14 +71,15 @@ class Exported(nn.Module):
     @torch.jit.export
     def head_inputs(self, x: torch.Tensor) -> torch.Tensor:
         """The camera head's input: the chosen blocks, each a unit vector (see :data:`HEAD_BLOCKS`)."""
-        a = self.encoder.align(x)
         parts: list[torch.Tensor] = []
         if self.head_encoder:
             parts.append(self.encoder(x))
-        if self.head_motion:
-            parts.append(F.normalize(motion_features(a, self.motion_step, self.motion_every), dim=1))
-        if self.head_positions:
-            parts.append(F.normalize(a[:, ::self.motion_every].flatten(1), dim=1))
+        if self.head_motion or self.head_positions:      # the encoder aligns inside itself; these need it here
+            a = self.encoder.align(x)
+            if self.head_motion:
+                parts.append(F.normalize(motion_features(a, self.motion_step, self.motion_every), dim=1))
+            if self.head_positions:
+                parts.append(F.normalize(a[:, ::self.motion_every].flatten(1), dim=1))
         return torch.cat(parts, dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

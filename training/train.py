@@ -54,12 +54,13 @@ def draw_groups(bank: ClipBank, cfg: TrainConfig, gen: torch.Generator) -> list[
     """The performances of one batch: uniform over all of them, or ``totalcapture_share`` of the
     batch from the TotalCapture camera pairs and the rest from the other sources (uniform when a run
     has no camera pairs, e.g. a recipe's ``totalcapture`` emptied on the command line)."""
-    tc = [k for k, m in enumerate(bank.groups) if bank.clips[m[0]].source == "totalcapture"]
-    if cfg.totalcapture_share <= 0 or not tc:
-        return torch.randint(len(bank.groups), (cfg.batch,), generator=gen).tolist()
+    pick = lambda pool, n: [pool[i] for i in torch.randint(len(pool), (n,), generator=gen).tolist()]  # noqa: E731
+    tc = ([k for k, m in enumerate(bank.groups) if bank.clips[m[0]].source == "totalcapture"]
+          if cfg.totalcapture_share > 0 else [])
+    if not tc:
+        return pick(range(len(bank.groups)), cfg.batch)
     rest = [k for k, m in enumerate(bank.groups) if bank.clips[m[0]].source != "totalcapture"]
     n_tc = int(round(cfg.batch * cfg.totalcapture_share)) if rest else cfg.batch
-    pick = lambda pool, n: [pool[i] for i in torch.randint(len(pool), (n,), generator=gen).tolist()]  # noqa: E731
     return pick(tc, n_tc) + (pick(rest, cfg.batch - n_tc) if rest else [])
 
 

@@ -48,13 +48,12 @@ def in_camera(vicon: np.ndarray, camera: tc.Camera) -> np.ndarray:
     lm = np.zeros((len(p), 33, 3))
     for name, idx in _LANDMARKS.items():
         lm[:, list(idx)] = p[:, _V[name], None]
+    across = p[:, _V["LeftUpLeg"]] - p[:, _V["RightUpLeg"]]
+    forward = np.cross(across, p[:, _V["Neck"]] - p[:, _V["Hips"]])   # out of the chest (camera frame, y down)
+    forward /= np.linalg.norm(forward, axis=1, keepdims=True) + 1e-9
     for side, mp_hand, mp_foot in (("Left", (17, 19), (29, 31)), ("Right", (18, 20), (30, 32))):
         wrist, elbow = p[:, _V[f"{side}Hand"]], p[:, _V[f"{side}ForeArm"]]
         lm[:, list(mp_hand)] = (wrist + HAND * (wrist - elbow))[:, None]
-        across = p[:, _V["LeftUpLeg"]] - p[:, _V["RightUpLeg"]]
-        up = p[:, _V["Neck"]] - p[:, _V["Hips"]]
-        forward = np.cross(across, up)     # out of the chest for a right-handed camera frame with y down
-        forward /= np.linalg.norm(forward, axis=1, keepdims=True) + 1e-9
         lm[:, list(mp_foot)] = (p[:, _V[f"{side}Foot"]] + FOOT * forward)[:, None]
     return from_mediapipe_world(lm.astype(np.float32))
 
