@@ -5,7 +5,7 @@
 """
 import sys
 
-from realtime.app import main
+from focovil.realtime.app import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from realtime.session import Session  # noqa: E402
+from focovil.realtime.session import Session  # noqa: E402
 
 
 def percentiles(ms: list[float]) -> dict:

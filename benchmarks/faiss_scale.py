@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import faiss  # noqa: E402
 
-from realtime.index import APPROX_THRESHOLD, HNSW_EF_SEARCH, HNSW_M, IVF_NPROBE, build_index, gpu_available  # noqa: E402
+from focovil.realtime.index import APPROX_THRESHOLD, HNSW_EF_SEARCH, HNSW_M, IVF_NPROBE, build_index, gpu_available  # noqa: E402
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -43,8 +43,8 @@ def make_data(shape: str, n: int, d: int, rng: np.random.Generator) -> np.ndarra
 def real_windows(n: int, rng: np.random.Generator, views: tuple[int, ...], with_kg: bool) -> tuple[np.ndarray, int]:
     """Embeddings of ``n`` random 1.8 s windows of real skeleton data (app encoder), and their dim."""
     import torch
-    from realtime.session import Session
-    from training.data import ClipBank, load_kinder_gator, load_nwucla
+    from focovil.realtime.session import Session
+    from focovil.training.data import ClipBank, load_kinder_gator, load_nwucla
     shared = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
     enc = Session(device="cpu", cpu_threads=None).encoder     # the app's default encoder
     clips = load_nwucla(shared / "nw-ucla/all_sqe", views=views)

@@ -28,18 +28,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from realtime.encoder import load_encoder  # noqa: E402
-from realtime.files import atomic_text  # noqa: E402
-from realtime.motion import motion_energy  # noqa: E402
-from realtime.pipeline import segment_windows  # noqa: E402
-from realtime.settings import Settings  # noqa: E402
-from training.data import mediapipe as mp  # noqa: E402
-from training.data.kinder_gator import load_kinder_gator  # noqa: E402
-from training.data.nwucla import load_nwucla  # noqa: E402
-from training.metrics import l2n  # noqa: E402
-from training.open_set import calibrate, enrolment_splits, open_set  # noqa: E402
-from training.plots import pyplot, save_figure  # noqa: E402
-from training.protocols import NOVEL_KG_MOTIONS, aligned_joints, labels_of, windows_of  # noqa: E402
+from focovil.realtime.encoder import load_encoder  # noqa: E402
+from focovil.realtime.files import atomic_text  # noqa: E402
+from focovil.realtime.motion import motion_energy  # noqa: E402
+from focovil.realtime.pipeline import segment_windows  # noqa: E402
+from focovil.realtime.settings import Settings  # noqa: E402
+from focovil.training.data import mediapipe as mp  # noqa: E402
+from focovil.training.data.kinder_gator import load_kinder_gator  # noqa: E402
+from focovil.training.data.nwucla import load_nwucla  # noqa: E402
+from focovil.training.metrics import l2n  # noqa: E402
+from focovil.training.open_set import calibrate, enrolment_splits, open_set  # noqa: E402
+from focovil.training.plots import pyplot, save_figure  # noqa: E402
+from focovil.training.protocols import NOVEL_KG_MOTIONS, aligned_joints, labels_of, windows_of  # noqa: E402
 
 DEFAULT = Settings().strictness
 WINDOW = 32

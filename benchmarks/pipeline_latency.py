@@ -27,9 +27,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
-from realtime.session import Session  # noqa: E402
-from realtime.source import open_source  # noqa: E402
+from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
+from focovil.realtime.session import Session  # noqa: E402
+from focovil.realtime.source import open_source  # noqa: E402
 
 
 def pct(a: list[float]) -> dict:

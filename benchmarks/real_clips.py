@@ -27,10 +27,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from realtime.files import atomic_text  # noqa: E402
-from realtime.session import Session  # noqa: E402
-from realtime.settings import Settings  # noqa: E402
-from training.data import mediapipe as mp  # noqa: E402
+from focovil.realtime.files import atomic_text  # noqa: E402
+from focovil.realtime.session import Session  # noqa: E402
+from focovil.realtime.settings import Settings  # noqa: E402
+from focovil.training.data import mediapipe as mp  # noqa: E402
 
 RECORDED = {"fall, camera 2": mp.NTU["falling cam2"][0], "fall, performer 7": mp.NTU["falling P007"][0]}
 NEVER_RECORDED = {"two-camera capture cam5": mp.LIGHTSTAGE[0], "two-camera capture cam21": mp.LIGHTSTAGE[1],

@@ -24,13 +24,13 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from realtime.encoder import EncoderMeta, load_encoder  # noqa: E402
-from realtime.session import Session  # noqa: E402
-from realtime.settings import Settings  # noqa: E402
-from realtime.skeleton import NUM_JOINTS  # noqa: E402
-from training.align import ViewAlign  # noqa: E402
-from training.data import ClipBank, load_nwucla  # noqa: E402
-from training.export import save_encoder  # noqa: E402
+from focovil.realtime.encoder import EncoderMeta, load_encoder  # noqa: E402
+from focovil.realtime.session import Session  # noqa: E402
+from focovil.realtime.settings import Settings  # noqa: E402
+from focovil.realtime.skeleton import NUM_JOINTS  # noqa: E402
+from focovil.training.align import ViewAlign  # noqa: E402
+from focovil.training.data import ClipBank, load_nwucla  # noqa: E402
+from focovil.training.export import save_encoder  # noqa: E402
 
 
 class AlignedJoints(torch.nn.Module):

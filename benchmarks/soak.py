@@ -29,8 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from realtime.files import atomic_text  # noqa: E402
-from realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
+from focovil.realtime.files import atomic_text  # noqa: E402
+from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
 
 
 def process_sample() -> dict:
@@ -75,7 +75,7 @@ class Sampler:
 
 
 def run_loop(video: str, minutes: float, workdir: Path) -> Sampler:
-    from realtime.session import Session
+    from focovil.realtime.session import Session
     sampler = Sampler()
     with Session(workdir / "lib.sqlite3", DEFAULT_ENCODER) as s:
         for fr in s.frames(video, loop=True):
@@ -92,7 +92,7 @@ def run_gui(video: str, minutes: float, workdir: Path) -> Sampler:
     from PyQt5.QtCore import QSettings, QTimer
     from PyQt5.QtWidgets import QApplication
 
-    from realtime.gui.window import MainWindow
+    from focovil.realtime.gui.window import MainWindow
     app = QApplication.instance() or QApplication([])
     sampler = Sampler()
     w = MainWindow(library_path=workdir / "lib.sqlite3", source=video,
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def plot(report: dict, path: Path) -> None:
-    from training.plots import pyplot, save_figure
+    from focovil.training.plots import pyplot, save_figure
     plt = pyplot()
     rows = report["samples"]
     m = [r["minute"] for r in rows]

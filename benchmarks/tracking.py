@@ -33,12 +33,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from realtime.files import atomic_text  # noqa: E402
-from realtime.paths import DEFAULT_ENCODER  # noqa: E402
-from realtime.session import Session  # noqa: E402
-from realtime.settings import Settings  # noqa: E402
-from realtime.tracking import MAX_MISSING_S  # noqa: E402
-from training.data.side_by_side import FALL_AND_DRINK, LIGHTSTAGE, side_of, two_person_clip  # noqa: E402
+from focovil.realtime.files import atomic_text  # noqa: E402
+from focovil.realtime.paths import DEFAULT_ENCODER  # noqa: E402
+from focovil.realtime.session import Session  # noqa: E402
+from focovil.realtime.settings import Settings  # noqa: E402
+from focovil.realtime.tracking import MAX_MISSING_S  # noqa: E402
+from focovil.training.data.side_by_side import FALL_AND_DRINK, LIGHTSTAGE, side_of, two_person_clip  # noqa: E402
 
 VIDEOS = ROOT.parent / "shared" / "data" / "videos"
 CLIPS = {"two people, cut off": "arm_wrestling_partial_bodies.mp4",

@@ -29,11 +29,13 @@ except ImportError:
           "(or, with a CUDA GPU, faiss-gpu instead)", file=sys.stderr)
     raise SystemExit(2) from None
 
-from realtime.files import atomic_write
-from realtime.library import LibraryError
-from realtime.options import add_session_options, session_from
-from realtime.paths import DEMO_CLIP
-from realtime.session import AppError, Session, camera_available
+from focovil.realtime.files import atomic_write
+from focovil.realtime.library import LibraryError
+from focovil.realtime.api import ActionRecognizer
+from focovil.realtime.messages import summary_message
+from focovil.realtime.options import add_session_options, recognizer_from
+from focovil.realtime.paths import DEMO_CLIP
+from focovil.realtime.session import AppError, camera_available
 
 
 def parser() -> argparse.ArgumentParser:
@@ -66,35 +68,33 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-def headless(s: Session, spec: str | int, out: str | None = None, echo: bool = False) -> dict:
-    """Labels for every window of a video (or camera): JSON lines to ``out``, a summary returned."""
+def headless(rec: ActionRecognizer, spec: str | int, out: str | None = None, echo: bool = False) -> dict:
+    """Labels for every window of a video (or camera): JSON lines to ``out`` (the message schema,
+    ``realtime.messages``), a summary returned."""
     counts: dict[str, int] = {}
     tracks: dict[int, dict[str, int]] = {}
-    n_frames = n_person = 0
     t_start = time.perf_counter()
+    s = rec.session
     sink = open(out, "w") if out else None
     try:
-        for fr in s.frames(spec):
-            n_frames += 1
-            n_person += fr.pose is not None
-            for w in fr.windows:
-                line = w.to_json()
-                counts[line["label"]] = counts.get(line["label"], 0) + 1
-                if line["track"]:
-                    per = tracks.setdefault(line["track"], {})
-                    per[line["label"]] = per.get(line["label"], 0) + 1
-                if sink:
-                    sink.write(json.dumps(line) + "\n")
-                if echo:
-                    print(f"{line['start']:7.2f}-{line['end']:6.2f}s  person {line['track']}  {line['label']:<24} "
-                          f"score {line['score']:.2f}  sim {line['similarity'] or 0:.3f}", flush=True)
+        for r in rec.recognize(spec):
+            counts[r.label] = counts.get(r.label, 0) + 1
+            if r.track:
+                per = tracks.setdefault(r.track, {})
+                per[r.label] = per.get(r.label, 0) + 1
+            if sink:
+                sink.write(json.dumps(r.message()) + "\n")
+            if echo:
+                print(f"{r.start:7.2f}-{r.time:6.2f}s  person {r.track}  {r.label:<24} "
+                      f"score {r.score:.2f}  sim {r.similarity or 0:.3f}", flush=True)
         p50 = {f"{k}_ms_p50": None if v is None else round(v, 3) for k, v in
                ((k, s.timing.percentile(k, 50)) for k in ("pose", "encode", "search", "overhead"))}
-        summary = {"summary": True, "source": str(spec), "frames": n_frames, "frames_with_person": n_person,
-                   "windows": sum(counts.values()), "labels": counts, "tracks": len(tracks),
-                   "labels_by_track": {str(k): v for k, v in sorted(tracks.items())}, "prototypes": len(s.recognizer.labels),
-                   "encoder": s.encoder.path.name, "device": s.encoder.device,
-                   "seconds": round(time.perf_counter() - t_start, 2), **p50, "warnings": list(s.warnings)}
+        summary = summary_message(source=str(spec), frames=rec.stats.frames, frames_with_person=rec.stats.frames_with_person,
+                                  windows=sum(counts.values()), labels=counts, tracks=len(tracks),
+                                  labels_by_track={str(k): v for k, v in sorted(tracks.items())},
+                                  prototypes=len(s.recognizer.labels), encoder=s.encoder.path.name,
+                                  device=s.encoder.device, seconds=round(time.perf_counter() - t_start, 2), **p50,
+                                  warnings=list(s.warnings))
         if sink:
             sink.write(json.dumps(summary) + "\n")
     finally:
@@ -103,7 +103,7 @@ def headless(s: Session, spec: str | int, out: str | None = None, echo: bool = F
     return summary
 
 
-def record(s: Session, label: str, video: str | None, start: float, end: float | None, camera: int | None,
+def record(rec: ActionRecognizer, label: str, video: str | None, start: float, end: float | None, camera: int | None,
            seconds: float, person: str | None = None) -> dict:
     """Adds prototypes of ``label`` from a video segment or a live camera recording, of one person
     (``person``: a track id or "largest"; default the largest)."""
@@ -113,34 +113,27 @@ def record(s: Session, label: str, video: str | None, start: float, end: float |
         who = int(person)
     else:
         raise AppError(f"--person must be a track id (1, 2, ...) or 'largest', got {person!r}", "recording")
-    if video is not None:
-        seg = s.capture(video, start, float("inf") if end is None else end, person=who)
-    else:                                   # a camera's clock starts at its first frame
-        seg = s.capture(camera, 0.0, seconds, person=who)
-    if not len(seg.times):
-        raise AppError(f"no frames between {start} s and {end if video is not None else seconds} s in {seg.source}")
-    ids = s.save(label, seg)
-    return {"label": label, "added": len(ids), "prototype_ids": ids, "library": str(s.library.path),
-            "frames": len(seg.times), "frames_with_person": seg.frames_with_person}
+    ids = rec.record(label, video if video is not None else camera, start, end, seconds=seconds, person=who)
+    return {"label": label, "added": len(ids), "prototype_ids": ids, "library": str(rec.library_path)}
 
 
-def library_command(s: Session, action: str, args: list[str], merge: bool = False) -> dict:
-    lib = s.library
+def library_command(rec: ActionRecognizer, action: str, args: list[str], merge: bool = False) -> dict:
     if action == "list":
-        return {"library": str(lib.path), "labels": dict(lib.list_labels()), "prototypes": len(lib),
-                "encoder": str(s.encoder_path)}
+        return {"library": str(rec.library_path), "labels": rec.labels(), "prototypes": len(rec.session.library),
+                "encoder": str(rec.session.encoder_path)}
     if action == "delete":
-        return {"deleted": args[0], "prototypes_removed": lib.delete_label(args[0])}
+        return {"deleted": args[0], "prototypes_removed": rec.delete(args[0])}
     if action == "rename":
-        lib.rename_label(args[0], args[1], merge=merge)
+        rec.rename(args[0], args[1], merge=merge)
         return {"renamed": args[0], "to": args[1]}
     if action == "export":
-        return {"exported": str(lib.export_to(args[0]))}
-    return {"imported": lib.import_from(args[0], encoder=s.encoder), "from": args[0]}
+        return {"exported": str(rec.export_library(args[0]))}
+    return {"imported": rec.import_library(args[0]), "from": args[0]}
 
 
-def embed(s: Session, spec: str, out: str) -> dict:
+def embed(rec: ActionRecognizer, spec: str, out: str) -> dict:
     """Every window of ``spec`` as the live app sees it (raw canonical skeletons) and its embedding."""
+    s = rec.session
     wins = list(s.windows(spec))
     if not wins:
         raise AppError(f"{spec}: no window with a person in view for at least {s.settings.min_coverage:.0%} of it")
@@ -172,10 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     if a.command is None and a.headless and not a.video:
         return fail(ValueError("--headless needs --video FILE (or a camera index)"))
     if a.command is None and not (a.headless or a.video) and display_available():
-        from realtime.gui.app import run_window
+        from focovil.realtime.gui.app import run_window
         return run_window(a, start=True)
     try:
-        with session_from(a) as s:
+        with recognizer_from(a) as s:
             if a.command == "record":
                 out = record(s, a.label, a.video, a.start, a.end, a.camera, a.seconds, a.person)
             elif a.command == "library":

@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from realtime.pipeline import FrameResult
-from realtime.skeleton import NUM_JOINTS
+from focovil.realtime.pipeline import FrameResult
+from focovil.realtime.skeleton import NUM_JOINTS
 
 _NOBODY = np.full((NUM_JOINTS, 3), np.nan, np.float32)
 

@@ -17,9 +17,9 @@ from typing import Sequence
 
 import numpy as np
 
-from realtime.encoder import EncoderMeta
-from realtime.settings import Settings
-from realtime.strictness import FALLBACK_THRESHOLD, threshold_at
+from focovil.realtime.encoder import EncoderMeta
+from focovil.realtime.settings import Settings
+from focovil.realtime.strictness import FALLBACK_THRESHOLD, threshold_at
 
 UNKNOWN = "unknown"
 IDLE = "idle"

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from realtime.skeleton import JOINTS, LAYOUT_NAME, NUM_JOINTS
+from focovil.realtime.skeleton import JOINTS, LAYOUT_NAME, NUM_JOINTS
 
 FORMAT = "focovil-encoder/1"
 METADATA_FILE = "metadata.json"      # the name of the metadata in the TorchScript file's _extra_files

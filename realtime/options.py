@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from realtime.settings import Settings
+from focovil.realtime.settings import Settings
 
 
 def add_session_options(ap: argparse.ArgumentParser) -> None:
@@ -33,5 +33,11 @@ def settings_from(a: argparse.Namespace, base: Settings | None = None) -> Settin
 
 def session_from(a: argparse.Namespace, base: Settings | None = None):
     """A :class:`realtime.session.Session` on the options' library, encoder, pose model and settings."""
-    from realtime.session import Session
+    from focovil.realtime.session import Session
     return Session(a.library, a.encoder, a.pose_model, settings_from(a, base), verbose=a.verbose)
+
+
+def recognizer_from(a: argparse.Namespace, base: Settings | None = None):
+    """The public API's :class:`realtime.api.ActionRecognizer` on the options (what the command line runs)."""
+    from focovil.realtime.api import ActionRecognizer
+    return ActionRecognizer(session_from(a, base))

@@ -13,17 +13,18 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from realtime.classify import Classifier, Prediction, threshold_for
-from realtime.encoder import EncoderRuntime
-from realtime.index import PrototypeIndex, build_index
-from realtime.library import Library, LibraryError
-from realtime.motion import motion_energy
-from realtime.settings import Settings
-from realtime.window import SlidingWindow, Window, resample_by_time
+from focovil.realtime.classify import Classifier, Prediction, threshold_for
+from focovil.realtime.encoder import EncoderRuntime
+from focovil.realtime.index import PrototypeIndex, build_index
+from focovil.realtime.library import Library, LibraryError
+from focovil.realtime.motion import motion_energy
+from focovil.realtime.settings import Settings
+from focovil.realtime.window import SlidingWindow, Window, resample_by_time
 
 
 @dataclass
 class WindowResult:
+    """One classified window (what leaves the app is ``realtime.messages.Result``, made from this)."""
     start: float
     end: float
     prediction: Prediction
@@ -31,13 +32,6 @@ class WindowResult:
     search_ms: float = 0.0
     aligned: np.ndarray | None = None     # the window as the encoder sees it (for the GUI), on request
     track: int = 0                        # whose window (realtime.tracking ids; 0: single-person stream)
-
-    def to_json(self) -> dict:
-        p = self.prediction
-        return {"track": self.track, "start": round(self.start, 3), "end": round(self.end, 3), "label": p.label,
-                "score": round(p.score, 4), "similarity": None if not np.isfinite(p.similarity) else round(p.similarity, 4),
-                "topk": [[lab, round(s, 4)] for lab, s in p.topk], "person": p.person, "state": p.state,
-                "motion": None if not np.isfinite(p.motion) else round(p.motion, 4)}
 
 
 @dataclass

@@ -28,8 +28,8 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 
-from realtime.paths import DEFAULT_POSE_MODEL  # noqa: E402
-from realtime.skeleton import from_mediapipe_world  # noqa: E402
+from focovil.realtime.paths import DEFAULT_POSE_MODEL  # noqa: E402
+from focovil.realtime.skeleton import from_mediapipe_world  # noqa: E402
 
 DEFAULT_MODEL = DEFAULT_POSE_MODEL
 

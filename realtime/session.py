@@ -18,17 +18,17 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from realtime.capture import Capture, Segment
-from realtime.encoder import EncoderFileError, EncoderRuntime, load_encoder
-from realtime.files import atomic_copy
-from realtime.library import Library, LibraryError, file_sha256
-from realtime.paths import DEFAULT_ENCODER, SHIPPED_LIBRARY, default_library_path
-from realtime.pipeline import FrameResult, Recognizer, WindowResult, live_windows, segment_windows
-from realtime.settings import Settings
-from realtime.source import Frame, FrameSource, SourceError, open_source, parse_source
-from realtime.timing import StageTimes
-from realtime.tracking import Person, Tracker
-from realtime.window import Window
+from focovil.realtime.capture import Capture, Segment
+from focovil.realtime.encoder import EncoderFileError, EncoderRuntime, load_encoder
+from focovil.realtime.files import atomic_copy
+from focovil.realtime.library import Library, LibraryError, file_sha256
+from focovil.realtime.paths import DEFAULT_ENCODER, SHIPPED_LIBRARY, default_library_path
+from focovil.realtime.pipeline import FrameResult, Recognizer, WindowResult, live_windows, segment_windows
+from focovil.realtime.settings import Settings
+from focovil.realtime.source import Frame, FrameSource, SourceError, open_source, parse_source
+from focovil.realtime.timing import StageTimes
+from focovil.realtime.tracking import Person, Tracker
+from focovil.realtime.window import Window
 
 __all__ = ["AppError", "Capture", "Control", "Segment", "Session", "StageTimes", "active_encoder_path",
            "camera_available", "describe_source", "open_library", "parse_source", "resolve_encoder_path"]
@@ -174,7 +174,7 @@ class Session:
     def pose(self):
         """A new pose estimator (``realtime.pose.PoseEstimator``) on this session's model, looking
         for ``settings.persons`` people per frame."""
-        from realtime.pose import PoseEstimator
+        from focovil.realtime.pose import PoseEstimator
         try:
             return PoseEstimator(**({"model_path": self.pose_model} if self.pose_model else {}), verbose=self.verbose,
                                  num_poses=self.settings.persons)

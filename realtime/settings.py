@@ -24,7 +24,7 @@ class Settings:
     k: int = 5                   # nearest prototypes that vote
     # Strictness 25: best balance of recorded actions named right and never-recorded ones rejected
     # on camera skeletons held out of every other choice (TotalCapture freestyle3, the app recipe's
-    # three seeds trained without it; `python -m training.choose strictness`,
+    # three seeds trained without it; `python -m focovil.training.choose strictness`,
     # docs/experiments/strictness_default.json)
     strictness: float = 25.0
     threshold: float | None = None

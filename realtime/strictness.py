@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from realtime.encoder import EncoderMeta
-from realtime.settings import Settings
+from focovil.realtime.encoder import EncoderMeta
+from focovil.realtime.settings import Settings
 
 DEFAULT_STRICTNESS = Settings().strictness   # chosen on held-out camera data (training.choose strictness)
 FALLBACK_THRESHOLD = 0.90        # an encoder file with neither a table nor a measured threshold

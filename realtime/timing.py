@@ -7,7 +7,7 @@ from collections import deque
 
 import numpy as np
 
-from realtime.pipeline import FrameResult
+from focovil.realtime.pipeline import FrameResult
 
 STAGES = ("pose", "encode", "search", "overhead", "wall")
 

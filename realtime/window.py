@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from realtime.skeleton import NUM_JOINTS
+from focovil.realtime.skeleton import NUM_JOINTS
 
 _EPS_S = 1e-6  # timestamp tolerance: a sample this close to a window's end completes it
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from realtime.skeleton import MIRROR
-from training.align import ViewAlign
-from training.data.nwucla import read_file
+from focovil.realtime.skeleton import MIRROR
+from focovil.training.align import ViewAlign
+from focovil.training.data.nwucla import read_file
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_any_rotation_about_vertical_gives_same_aligned_output(real_seq, angle, 
 
 def test_aligned_person_faces_the_camera(real_seq):
     out = ViewAlign()(yaw(real_seq, 2.0))[0].numpy()
-    from realtime.skeleton import facing_direction
+    from focovil.realtime.skeleton import facing_direction
     assert facing_direction(out) @ np.array([0, 0, -1.0]) > 0.99
 
 
@@ -52,7 +52,7 @@ def test_scale_is_normalised(real_seq):
 
 
 def test_levelling_also_removes_camera_pitch_and_roll(real_seq):
-    from training.augment import random_rotation
+    from focovil.training.augment import random_rotation
     align = ViewAlign(level=True)
     rot = random_rotation(1, max_tilt=math.radians(30), generator=torch.Generator().manual_seed(0))[0]
     assert torch.allclose(align(real_seq), align(real_seq @ rot.T), atol=1e-4)
@@ -69,8 +69,8 @@ def test_training_yaw_jitter_is_off_in_eval_mode(real_seq):
 def test_retargeting_gives_every_body_the_template_and_keeps_the_motion(real_seq, shared_dir):
     """One canonical body: a Kinect adult, the same skeleton with a child's limbs, and a real
     MediaPipe person all come out with the template's bone lengths; bone directions are kept."""
-    from training.align import TEMPLATE
-    from training.data.mediapipe import skeletons
+    from focovil.training.align import TEMPLATE
+    from focovil.training.data.mediapipe import skeletons
     align = ViewAlign(retarget=True)
     out = align(real_seq)
     lengths = torch.linalg.vector_norm(out[:, :, align.bone_to] - out[:, :, align.bone_from], dim=-1)

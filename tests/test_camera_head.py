@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from training import camera_head
-from training.data import totalcapture as tc
-from training.exported import Exported
-from training.model import Encoder
+from focovil.training import camera_head
+from focovil.training.data import totalcapture as tc
+from focovil.training.exported import Exported
+from focovil.training.model import Encoder
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +20,8 @@ def root(totalcapture_root):
 
 @pytest.fixture(scope="module")
 def fitted(root):
-    from training.config import TrainConfig
-    from training.train import build_model
+    from focovil.training.config import TrainConfig
+    from focovil.training.train import build_model
     torch.manual_seed(0)
     enc = build_model(TrainConfig(width=16, dim=32, align_level=True)).encoder.eval()
     windows, groups = camera_head.instant_windows(("freestyle2",), root)
@@ -50,11 +50,11 @@ def test_the_head_pulls_one_instants_cameras_together(fitted):
 
 
 def test_a_headed_file_is_a_real_encoder_file_the_app_loads(fitted, tmp_path):
-    from realtime.encoder import load_encoder
-    from training.export import _write
-    from realtime.encoder import EncoderMeta
+    from focovil.realtime.encoder import load_encoder
+    from focovil.training.export import _write
+    from focovil.realtime.encoder import EncoderMeta
     _, windows, _, module = fitted
-    from training.config import TrainConfig, to_dict
+    from focovil.training.config import TrainConfig, to_dict
     meta = EncoderMeta(window=32, fps=15.0, embedding_dim=0, arch="tcn", training_data=["test"],
                        config=to_dict(TrainConfig(width=16, dim=32, align_level=True)))
     _write(module, meta, {}, tmp_path / "head.pt", calibrate=False, chosen_on="a test")
@@ -65,8 +65,8 @@ def test_a_headed_file_is_a_real_encoder_file_the_app_loads(fitted, tmp_path):
     assert rt.meta.hybrid["head"] == {"blocks": ["encoder", "motion", "positions"], "dims": 24}
     assert [p["part"] for p in rt.meta.parts] == ["camera head"] and rt.meta.parts[0]["chosen_on"] == "a test"
     # retraining starts from the file's encoder and keeps its head: before any step, the same embedding
-    from training.retrain import candidate_module
-    from training.retrain_inputs import load_base
+    from focovil.training.retrain import candidate_module
+    from focovil.training.retrain_inputs import load_base
     again = candidate_module(load_base(tmp_path / "head.pt"))
     assert np.allclose(again(torch.as_tensor(windows[:50])).detach().numpy(), e, atol=1e-5)
 
@@ -103,8 +103,8 @@ def test_vicon_seen_by_a_camera_lands_where_mediapipe_puts_the_body(root):
     """The error-free rendering agrees with MediaPipe's own skeletons of the same frames to within what
     pose_error measured (about 10-15 cm a joint), faces the same way, and the validation motion is
     never rendered."""
-    from realtime.skeleton import facing_direction
-    from training.data import vicon_views as vv
+    from focovil.realtime.skeleton import facing_direction
+    from focovil.training.data import vicon_views as vv
     cam = tc.load_cameras(root)[1]
     stream = tc.load_sequence("freestyle2", root, cameras=(1,))[1]
     vicon = tc.load_vicon("freestyle2", root)
@@ -124,7 +124,7 @@ def test_vicon_seen_by_a_camera_lands_where_mediapipe_puts_the_body(root):
 def test_the_apps_default_strictness_is_what_its_search_chose():
     import json
     from pathlib import Path
-    from realtime.settings import Settings
+    from focovil.realtime.settings import Settings
     search = json.loads(Path("docs/experiments/strictness_default.json").read_text())
     assert Settings().strictness == search["chosen"]["strictness"]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from realtime.classify import (DEFAULT_THRESHOLD, IDLE, NO_PERSON, UNKNOWN, Classifier, Prediction, threshold_for)
-from realtime.settings import Settings
-from realtime.strictness import meaning, threshold_at
-from realtime.encoder import EncoderMeta
-from realtime.index import build_index
-from realtime.settings import Settings
+from focovil.realtime.classify import (DEFAULT_THRESHOLD, IDLE, NO_PERSON, UNKNOWN, Classifier, Prediction, threshold_for)
+from focovil.realtime.settings import Settings
+from focovil.realtime.strictness import meaning, threshold_at
+from focovil.realtime.encoder import EncoderMeta
+from focovil.realtime.index import build_index
+from focovil.realtime.settings import Settings
 
 
 def step(clf: Classifier, label: str, sim: float = 0.97) -> Prediction:
@@ -18,7 +18,7 @@ def step(clf: Classifier, label: str, sim: float = 0.97) -> Prediction:
 
 
 def test_vote_is_a_softmax_over_the_k_nearest_similarities():
-    from realtime.classify import VOTE_TEMPERATURE
+    from focovil.realtime.classify import VOTE_TEMPERATURE
     clf = Classifier(k=5, threshold=0.5, smoothing=0.0)
     p = clf.update(np.array([0.95, 0.93, 0.92, 0.91, 0.90, 0.99]), ["a", "b", "b", "a", "b", "c"])
     # top 5: c .99, a .95, b .93, b .92, a .91 (the 6th, b .90, is beyond k); weight exp((s - .99) / T)

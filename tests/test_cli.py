@@ -47,7 +47,7 @@ def test_headless_writes_a_line_per_window_and_a_summary(shared_dir, tmp_path, l
     rows = lines(out)
     windows, summary = rows[:-1], rows[-1]
     assert summary["summary"] and summary["frames"] == 103 and summary["windows"] == len(windows) > 0
-    assert {"start", "end", "label", "score", "topk", "person"} <= set(windows[0])
+    assert {"schema", "type", "time", "start", "track", "state", "label", "similarity", "score", "topk"} <= set(windows[0])
     assert max(summary["labels"], key=summary["labels"].get) == "drink water"
     assert r.stderr.strip() == "", r.stderr          # no library chatter without --verbose
 
@@ -78,7 +78,7 @@ def test_headless_on_nobody_and_on_6_fps_video(shared_dir, tmp_path, library):
     assert r.returncode == 0, r.stderr[-2000:]
     rows = lines(tmp_path / "empty.jsonl")
     assert rows[-1]["frames_with_person"] == 0
-    assert rows[:-1] and all(not x["person"] and x["label"] == "no person" for x in rows[:-1])
+    assert rows[:-1] and all(x["state"] == x["label"] == "no person" for x in rows[:-1])
 
 
 def test_record_then_manage_the_library(shared_dir, tmp_path):
@@ -139,13 +139,13 @@ def test_installed_focovil_command_is_main_py(library):
 def test_embed_writes_the_windows_the_recogniser_labels(shared_dir, tmp_path, library):
     """``embed`` goes through the app's own source -> pose -> window path: one row per window that
     ``--headless`` labels, the raw canonical windows, and the encoder's own embedding of each."""
-    from realtime.encoder import load_encoder
+    from focovil.realtime.encoder import load_encoder
     clip = str(shared_dir / "data/videos/ntu_S001C001P001R001A001_drink_water.avi")
     r = main_py("embed", "--video", clip, "--out", str(tmp_path / "e.npz"), "--library", library)
     assert r.returncode == 0, r.stderr[-2000:]
     h = main_py("--headless", "--video", clip, "--out", str(tmp_path / "l.jsonl"), "--library", library)
     assert h.returncode == 0, h.stderr[-2000:]
-    labelled = [(x["start"], x["end"]) for x in lines(tmp_path / "l.jsonl")[:-1]]
+    labelled = [(x["start"], x["time"]) for x in lines(tmp_path / "l.jsonl")[:-1]]
     d = np.load(tmp_path / "e.npz")
     assert [(round(float(s), 3), round(float(e), 3)) for s, e in zip(d["start"], d["end"])] == labelled
     enc = load_encoder(str(d["encoder"]), device="cpu")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from realtime.library import Library
-from realtime.paths import SHIPPED_LIBRARY
+from focovil.realtime.library import Library
+from focovil.realtime.paths import SHIPPED_LIBRARY
 from tests.test_cli import main_py
 
 HOLDER = """
@@ -67,7 +67,7 @@ def test_a_writer_that_waits_too_long_says_busy_in_one_line_and_changes_nothing(
 LOCK_HOLDER = """
 import sys, time
 from pathlib import Path
-from training.retrain_lock import retrain_lock
+from focovil.training.retrain_lock import retrain_lock
 with retrain_lock(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(60)
@@ -75,8 +75,8 @@ with retrain_lock(Path(sys.argv[1])):
 
 
 def test_a_killed_retrain_leaves_no_stale_lock(tmp_path):
-    from training.retrain_inputs import RetrainError
-    from training.retrain_lock import retrain_lock
+    from focovil.training.retrain_inputs import RetrainError
+    from focovil.training.retrain_lock import retrain_lock
     lib = tmp_path / "lib.sqlite3"
     p = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(lib)], stdout=subprocess.PIPE, text=True,
                          cwd=Path(__file__).resolve().parent.parent)

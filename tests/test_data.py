@@ -5,10 +5,10 @@ import logging
 import numpy as np
 import pytest
 
-from realtime.skeleton import NUM_JOINTS
-from training.data import ClipBank, load_kinder_gator, load_nwucla, resample_frames
-from training.data.nwucla import DatasetError, read_file
-from training.data.splits import eval_pairs, train_clips
+from focovil.realtime.skeleton import NUM_JOINTS
+from focovil.training.data import ClipBank, load_kinder_gator, load_nwucla, resample_frames
+from focovil.training.data.nwucla import DatasetError, read_file
+from focovil.training.data.splits import eval_pairs, train_clips
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from realtime.encoder import load_encoder
-from training.metrics import knn1
+from focovil.realtime.encoder import load_encoder
+from focovil.training.metrics import knn1
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL = ROOT / "weights" / "focovil_protocol.pt"
@@ -29,7 +29,7 @@ def test_shipped_encoders_load_with_their_metadata():
 
 def test_evaluate_reproduces_the_protocol_encoders_recorded_numbers(shared_dir, tmp_path):
     out = tmp_path / "cv.json"
-    r = cli("-m", "training.evaluate", "--weights", str(PROTOCOL), "--data", str(shared_dir / "data/nw-ucla/all_sqe"),
+    r = cli("-m", "focovil.training.evaluate", "--weights", str(PROTOCOL), "--data", str(shared_dir / "data/nw-ucla/all_sqe"),
             "--protocol", "cross-view", "--json", str(out), "--device", "cpu")
     assert r.returncode == 0, r.stderr[-2000:]
     rep = json.loads(out.read_text())
@@ -46,7 +46,7 @@ def test_evaluate_reproduces_the_protocol_encoders_recorded_numbers(shared_dir, 
 
 
 def test_evaluate_refuses_cross_view_numbers_from_an_encoder_that_saw_view_3(shared_dir):
-    r = cli("-m", "training.evaluate", "--weights", str(APP), "--data", str(shared_dir / "data/nw-ucla/all_sqe"),
+    r = cli("-m", "focovil.training.evaluate", "--weights", str(APP), "--data", str(shared_dir / "data/nw-ucla/all_sqe"),
             "--protocol", "cross-view")
     assert r.returncode != 0 and "trained on view 3" in r.stderr
 
@@ -58,7 +58,7 @@ def test_embed_writes_one_embedding_per_file_that_anyone_can_score(shared_dir, t
     for f in sorted(src.glob("a0[4-6]_s0[1-2]_e0[0-1]_v0[13].json")) + [src / "a02_s09_e04_v02.json"]:
         shutil.copy(f, data)
     out = tmp_path / "emb.npz"
-    r = cli("-m", "training.embed", "--weights", str(PROTOCOL), "--data", str(data), "--out", str(out))
+    r = cli("-m", "focovil.training.embed", "--weights", str(PROTOCOL), "--data", str(data), "--out", str(out))
     assert r.returncode == 0, r.stderr[-2000:]
     z = np.load(out)
     n_files = len(list(data.glob("*.json")))

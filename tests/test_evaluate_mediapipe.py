@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from realtime.encoder import load_encoder
-from training.data.mediapipe import LIGHTSTAGE, video_windows
-from training.evaluate_mediapipe import LENGTH, multiview
-from training.protocols import aligned_joints
+from focovil.realtime.encoder import load_encoder
+from focovil.training.data.mediapipe import LIGHTSTAGE, video_windows
+from focovil.training.evaluate_mediapipe import LENGTH, multiview
+from focovil.training.protocols import aligned_joints
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from realtime.encoder import METADATA_FILE, EncoderFileError, load_encoder
-from realtime.library import Library, LibraryError
-from realtime.paths import DEFAULT_ENCODER, SHIPPED_LIBRARY
-from realtime.source import SourceError, open_source
+from focovil.realtime.encoder import METADATA_FILE, EncoderFileError, load_encoder
+from focovil.realtime.library import Library, LibraryError
+from focovil.realtime.paths import DEFAULT_ENCODER, SHIPPED_LIBRARY
+from focovil.realtime.source import SourceError, open_source
 
 SEED = 20261201
 
@@ -116,7 +116,7 @@ def test_damaged_or_edited_library_exports_never_change_the_library(tmp_path):
 
 
 def test_bad_nwucla_json_is_refused_naming_the_file(shared_dir, tmp_path):
-    from training.data.nwucla import DatasetError, read_file
+    from focovil.training.data.nwucla import DatasetError, read_file
     src = json.loads((shared_dir / "data/nw-ucla/all_sqe/a01_s01_e00_v01.json").read_text())
     rng = np.random.default_rng(SEED)
     bad = [lambda d: {**d, "skeletons": np.asarray(d["skeletons"])[:, :-int(rng.integers(1, 20))].tolist()},
@@ -172,7 +172,7 @@ def test_encoder_files_with_edited_metadata_or_bytes_are_refused_naming_the_file
                     zout.writestr(zin.getinfo(n), text if n == meta_name else zin.read(n))
         try:
             rt = load_encoder(f, device="cpu")
-            from realtime.strictness import threshold_at
+            from focovil.realtime.strictness import threshold_at
             threshold_at(rt.meta)                  # what the app does next with the metadata
             outcomes["loaded"] += 1
         except EncoderFileError as e:

@@ -14,8 +14,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PyQt5.QtWidgets", reason="PyQt5 not installed (pip install PyQt5 pytest-qt)")
 pytest.importorskip("pytestqt", reason="pytest-qt not installed")
 
-from realtime.paths import DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
-from realtime.gui.window import MainWindow  # noqa: E402
+from focovil.realtime.paths import DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
+from focovil.realtime.gui.window import MainWindow  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # Screenshots go to a scratch folder unless FOCOVIL_SCREENSHOTS names one (to refresh the README's:
@@ -50,8 +50,8 @@ def click(qtbot, button) -> None:
 
 
 def test_window_recognises_the_demo_clip(qtbot, window):
-    from realtime.library import Library
-    from realtime.skeleton import J
+    from focovil.realtime.library import Library
+    from focovil.realtime.skeleton import J
     assert "drink water" in window.library_panel.labels()
     click(qtbot, window.source_bar.start_btn)
     # the clip is NTU's "drink water": its first real label (not "no person", not "unknown") says so
@@ -234,22 +234,22 @@ def session_options_only():
     """What the focovil command parses before it calls run_window: the shared options and --video."""
     import argparse
 
-    from realtime.options import add_session_options
+    from focovil.realtime.options import add_session_options
     ap = argparse.ArgumentParser()
     add_session_options(ap)
     ap.add_argument("--video")
     return ap
 
 
-@pytest.mark.parametrize("command", ["focovil", "python -m realtime.gui"])
+@pytest.mark.parametrize("command", ["focovil", "python -m focovil.realtime.gui"])
 def test_command_line_options_reach_the_window(qtbot, tmp_path, command):
     """--window/--stride/--strictness/--persons override the stored settings for this run (not stored); the
     library, encoder, pose model, verbose and the source reach the window's session."""
     from PyQt5.QtCore import QSettings
 
-    from realtime.gui.app import build_window
-    from realtime.gui.app import parser as gui_parser
-    from realtime.paths import DEFAULT_ENCODER, DEFAULT_POSE_MODEL
+    from focovil.realtime.gui.app import build_window
+    from focovil.realtime.gui.app import parser as gui_parser
+    from focovil.realtime.paths import DEFAULT_ENCODER, DEFAULT_POSE_MODEL
     lib = tmp_path / "lib.sqlite3"
     shutil.copyfile(SHIPPED_LIBRARY, lib)
     store = QSettings(str(tmp_path / "gui.ini"), QSettings.IniFormat)
@@ -312,7 +312,7 @@ def test_no_camera_is_a_readable_error(qtbot, tmp_path):
 XCB_SCRIPT = r"""
 import os, sys
 import cv2   # as the pipeline does: sets QT_QPA_PLATFORM_PLUGIN_PATH to cv2's Qt plugins
-import realtime.gui.window as gw
+import focovil.realtime.gui.window as gw
 from PyQt5.QtCore import QSettings, QTimer
 from PyQt5.QtWidgets import QApplication
 app = QApplication([])
@@ -388,7 +388,7 @@ def test_main_command_shows_live_labels_on_a_real_x_display(tmp_path):
     assert "drink water" in labels, (labels, err[-2000:])
     assert rc == 0, err[-2000:]
     assert "could not load the Qt platform plugin" not in err and "Traceback" not in err, err[-2000:]
-    from realtime.library import Library
+    from focovil.realtime.library import Library
     with Library(tmp_path / "focovil" / "library.sqlite3") as lib:   # the user's new library, whole
         assert "drink water" in dict(lib.list_labels())
 
@@ -396,8 +396,8 @@ def test_main_command_shows_live_labels_on_a_real_x_display(tmp_path):
 def test_window_runs_on_the_encoder_retraining_promoted(qtbot, tmp_path):
     from PyQt5.QtCore import QSettings
 
-    from realtime.encoder import load_encoder
-    from realtime.library import Library
+    from focovil.realtime.encoder import load_encoder
+    from focovil.realtime.library import Library
     lib = tmp_path / "lib.sqlite3"
     shutil.copyfile(SHIPPED_LIBRARY, lib)
     with Library(lib) as L:
@@ -416,9 +416,9 @@ def test_window_runs_on_the_encoder_retraining_promoted(qtbot, tmp_path):
 
 def test_label_card_shows_unknown_and_idle_plainly_and_apart(qtbot):
     """The three non-action answers read differently: "unknown" and "idle" each say why."""
-    from realtime.classify import IDLE, UNKNOWN, Prediction
-    from realtime.gui.label_card import LabelCard
-    from realtime.gui.style import STYLE
+    from focovil.realtime.classify import IDLE, UNKNOWN, Prediction
+    from focovil.realtime.gui.label_card import LabelCard
+    from focovil.realtime.gui.style import STYLE
     card = LabelCard()
     card.setStyleSheet(STYLE)
     qtbot.addWidget(card)
@@ -440,7 +440,7 @@ def test_two_people_each_get_a_label_at_them_and_a_click_follows_one(qtbot, tmp_
     lists both, and a click on one makes the window follow that person."""
     from PyQt5.QtCore import QPoint, QSettings, Qt
 
-    from training.data.side_by_side import FALL_AND_DRINK, two_person_clip
+    from focovil.training.data.side_by_side import FALL_AND_DRINK, two_person_clip
     lib = tmp_path / "lib.sqlite3"
     shutil.copyfile(SHIPPED_LIBRARY, lib)
     clip = two_person_clip(shared_dir / "data/videos", FALL_AND_DRINK, tmp_path / "two.avi")

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import realtime.index as rindex
-from realtime.encoder import load_encoder
-from realtime.index import build_index, gpu_available
-from realtime.skeleton import from_kinect_v1
-from realtime.window import resample_frames
+import focovil.realtime.index as rindex
+from focovil.realtime.encoder import load_encoder
+from focovil.realtime.index import build_index, gpu_available
+from focovil.realtime.skeleton import from_kinect_v1
+from focovil.realtime.window import resample_frames
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "focovil_app.pt"
 

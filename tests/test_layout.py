@@ -1,5 +1,7 @@
 """The house rules that code review would otherwise have to remember: what may import what."""
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,27 +18,40 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
+def project_files() -> list[Path]:
+    return [p for p in ROOT.rglob("*.py") if not {".venv", "runs", "build"} & set(p.relative_to(ROOT).parts)]
+
+
 def test_realtime_never_imports_training():
     """The exported encoder file is the app's only contract with training (lazy imports count too)."""
-    offenders = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p) if m.split(".")[0] == "training")
+    offenders = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p)
+                                                  if m.split(".")[:2] == ["focovil", "training"])
                  for p in (ROOT / "realtime").rglob("*.py")}
     assert not {k: v for k, v in offenders.items() if v}
+
+
+def test_every_import_uses_the_one_package_name():
+    """``realtime`` and ``training`` are ``focovil.realtime`` and ``focovil.training``: a bare import would
+    load a second copy of a module (or another project's ``realtime``)."""
+    bare = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p) if m.split(".")[0] in ("realtime", "training"))
+            for p in project_files()}
+    assert not {k: v for k, v in bare.items() if v}
 
 
 def test_nothing_but_the_entry_points_imports_the_command_module():
     """The window, retraining and the benchmarks go through realtime.session, not the CLI's module."""
     allowed = {"main.py"}
-    users = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*.py")
-             if ".venv" not in p.parts and str(p.relative_to(ROOT)) not in allowed
-             and "realtime.app" in imported_modules(p) and p != ROOT / "realtime" / "app.py"]
+    users = [str(p.relative_to(ROOT)) for p in project_files() if str(p.relative_to(ROOT)) not in allowed
+             and "focovil.realtime.app" in imported_modules(p) and p != ROOT / "realtime" / "app.py"]
     assert not users
 
 
 def test_the_checker_sees_imports(tmp_path):
     """The rule above would pass vacuously if the parser missed imports."""
     f = tmp_path / "m.py"
-    f.write_text("import training.train\nfrom training.loop import x\ndef g():\n    from realtime.app import main\n")
-    assert imported_modules(f) == {"training.train", "training.loop", "realtime.app"}
+    f.write_text("import training.train\nfrom focovil.training.loop import x\ndef g():\n    from realtime.app import main\n"
+                 "from . import sibling\n")
+    assert imported_modules(f) == {"training.train", "focovil.training.loop", "realtime.app"}
 
 
 def _names_and_strings(path: Path) -> set[str]:
@@ -76,3 +91,12 @@ def test_the_capture_checker_sees_names(tmp_path):
     f = tmp_path / "m.py"
     f.write_text("from training.data.mediapipe import LIGHTSTAGE\nx = 'videos/multiview_lightstage/cam5.mp4'\n")
     assert {"LIGHTSTAGE", "videos/multiview_lightstage/cam5.mp4"} <= _names_and_strings(f)
+
+
+def test_a_module_has_one_name():
+    """In a checkout, ``focovil.realtime`` is the ``realtime/`` folder, and a plain ``import realtime`` is
+    refused rather than loading the same files a second time under another name."""
+    r = subprocess.run([sys.executable, "-c", "import focovil.realtime.skeleton as s; print(s.__file__); import realtime"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert Path(r.stdout.strip()) == ROOT / "realtime" / "skeleton.py", r.stderr[-2000:]
+    assert r.returncode != 0 and "import focovil.realtime, not realtime" in r.stderr, r.stderr[-2000:]

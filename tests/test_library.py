@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 import torch
 
-from realtime.encoder import load_encoder
-from realtime.library import SCHEMA_VERSION, EncoderKey, Library, LibraryError, default_library_path, encoder_key
-from realtime.skeleton import NUM_JOINTS, from_kinect_v1
-from realtime.window import resample_frames
+from focovil.realtime.encoder import load_encoder
+from focovil.realtime.library import SCHEMA_VERSION, EncoderKey, Library, LibraryError, default_library_path, encoder_key
+from focovil.realtime.skeleton import NUM_JOINTS, from_kinect_v1
+from focovil.realtime.window import resample_frames
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS = PROJECT_ROOT / "weights" / "focovil_app.pt"
@@ -306,7 +306,7 @@ def test_schema_3_library_is_refused_unmigrated_and_untouched(tmp_path, encoder)
 _CHILD = textwrap.dedent("""
     import sys, json
     import numpy as np
-    from realtime.library import Library, EncoderKey
+    from focovil.realtime.library import Library, EncoderKey
     path, key_json = sys.argv[1], sys.argv[2]
     key = EncoderKey(**json.loads(key_json))
     rng = np.random.default_rng(int(sys.argv[3]))

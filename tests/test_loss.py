@@ -4,7 +4,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from training.loss import chance_loss, focal_contrastive_loss
+from focovil.training.loss import chance_loss, focal_contrastive_loss
 
 
 def test_plain_infonce_when_focalization_is_off_matches_cross_entropy():

@@ -4,9 +4,9 @@ import math
 import pytest
 import torch
 
-from training import augment
-from training.augment import LIMBS, limb_drift
-from training.model import Encoder
+from focovil.training import augment
+from focovil.training.augment import LIMBS, limb_drift
+from focovil.training.model import Encoder
 
 
 def test_limb_drift_moves_exactly_one_limb_of_each_hit_window():
@@ -57,7 +57,7 @@ def test_unknown_stream_is_refused_by_name():
 
 
 def test_invariant_features_ignore_yaw_even_without_alignment():
-    from training.model import invariant_features, key_pairs
+    from focovil.training.model import invariant_features, key_pairs
     x = torch.randn(2, 8, 20, 3)
     a = math.radians(130)
     rot = torch.tensor([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
@@ -67,7 +67,7 @@ def test_invariant_features_ignore_yaw_even_without_alignment():
 
 
 def test_limb_depth_mirrors_or_stretches_one_limb_along_the_camera_axis_only():
-    from training.augment import LIMB_ROOTS, limb_depth
+    from focovil.training.augment import LIMB_ROOTS, limb_depth
     x = torch.randn(64, 8, 20, 3)
     y = limb_depth(x, 1.0, generator=torch.Generator().manual_seed(0))
     assert torch.equal(y[..., :2], x[..., :2])                         # x and y never change

@@ -7,13 +7,13 @@ from collections import Counter
 
 import numpy as np
 
-from realtime.classify import IDLE, UNKNOWN
-from realtime.encoder import file_metadata
-from realtime.motion import motion_energy
-from realtime.paths import DEFAULT_ENCODER
-from realtime.session import Session
-from realtime.settings import Settings
-from realtime.strictness import threshold_at
+from focovil.realtime.classify import IDLE, UNKNOWN
+from focovil.realtime.encoder import file_metadata
+from focovil.realtime.motion import motion_energy
+from focovil.realtime.paths import DEFAULT_ENCODER
+from focovil.realtime.session import Session
+from focovil.realtime.settings import Settings
+from focovil.realtime.strictness import threshold_at
 
 NTU = "data/videos/ntu_multiview"
 

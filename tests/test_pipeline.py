@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from realtime.classify import NO_PERSON
-from realtime.encoder import load_encoder
-from realtime.library import Library
-from realtime.paths import DEFAULT_ENCODER
-from realtime.pipeline import Recognizer, segment_windows
-from realtime.session import Session
-from realtime.settings import Settings
+from focovil.realtime.classify import NO_PERSON
+from focovil.realtime.encoder import load_encoder
+from focovil.realtime.library import Library
+from focovil.realtime.paths import DEFAULT_ENCODER
+from focovil.realtime.pipeline import Recognizer, segment_windows
+from focovil.realtime.session import Session
+from focovil.realtime.settings import Settings
 
 MULTI = "data/videos/ntu_multiview"
 

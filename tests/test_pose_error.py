@@ -1,4 +1,4 @@
-"""training.pose_error on real TotalCapture data: one sequence, two cameras (camera 1: never flipped;
+"""focovil.training.pose_error on real TotalCapture data: one sequence, two cameras (camera 1: never flipped;
 camera 5: MediaPipe sees the actor from the wrong side in most of freestyle3)."""
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from scipy.spatial.transform import Rotation
 @pytest.fixture(scope="module")
 def freestyle3(totalcapture_root):
     root = totalcapture_root
-    from training.data.totalcapture import load_cameras, load_sequence, load_vicon
-    from training.pose_error import best_offset, measure, summarise
+    from focovil.training.data.totalcapture import load_cameras, load_sequence, load_vicon
+    from focovil.training.pose_error import best_offset, measure, summarise
     cams, vicon = load_cameras(root), load_vicon("freestyle3", root)
     streams = load_sequence("freestyle3", root, cameras=(1, 5))
     offset, corr = best_offset(streams, cams, vicon)
@@ -20,7 +20,7 @@ def freestyle3(totalcapture_root):
 
 
 def test_kabsch_undoes_a_rotation_and_a_shift():
-    from training.pose_error import kabsch
+    from focovil.training.pose_error import kabsch
     rng = np.random.default_rng(0)
     q = rng.normal(size=(5, 12, 3))
     rot = Rotation.random(5, random_state=1)

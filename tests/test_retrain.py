@@ -17,14 +17,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from realtime.encoder import load_encoder
-from realtime.library import Library, file_sha256
-from realtime.paths import DEFAULT_ENCODER, SHIPPED_LIBRARY
-from realtime.session import active_encoder_path, resolve_encoder_path
-from training import loop as loop_module
-from training import retrain
-from training.loss import focal_contrastive_loss
-from training.retrain_lock import retrain_lock
+from focovil.realtime.encoder import load_encoder
+from focovil.realtime.library import Library, file_sha256
+from focovil.realtime.paths import DEFAULT_ENCODER, SHIPPED_LIBRARY
+from focovil.realtime.session import active_encoder_path, resolve_encoder_path
+from focovil.training import loop as loop_module
+from focovil.training import retrain
+from focovil.training.loss import focal_contrastive_loss
+from focovil.training.retrain_lock import retrain_lock
 
 PROTOCOL_ENCODER = DEFAULT_ENCODER.with_name("focovil_protocol.pt")
 
@@ -36,7 +36,7 @@ def built_library(tmp_path_factory, shared_dir: Path) -> Path:
     import subprocess
     import sys
     out = tmp_path_factory.mktemp("built") / "library.sqlite3"
-    r = subprocess.run([sys.executable, "-m", "training.build_default_library", "--per-action", "4",
+    r = subprocess.run([sys.executable, "-m", "focovil.training.build_default_library", "--per-action", "4",
                         "--shared", str(shared_dir), "--out", str(out)], capture_output=True, text=True, timeout=600,
                        cwd=Path(__file__).resolve().parent.parent)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -130,8 +130,8 @@ def data_with_corrupt_v03(tmp_path: Path, shared_dir: Path) -> Path:
 
 
 def test_retraining_never_opens_view_3_and_writes_no_view_3_number(lib, shared_dir, data_with_corrupt_v03):
-    from training.data.nwucla import DatasetError, load_nwucla
-    from training.retrain_inputs import nwucla
+    from focovil.training.data.nwucla import DatasetError, load_nwucla
+    from focovil.training.retrain_inputs import nwucla
     with pytest.raises(DatasetError, match="corrupt or truncated"):
         load_nwucla(data_with_corrupt_v03)                       # the broken files are there to be found
     nw = nwucla([str(data_with_corrupt_v03)], "")
@@ -227,7 +227,7 @@ def test_two_process_ddp_retrain_checks_and_reports_once(lib, shared_dir):
     import subprocess
 
     from conftest import torchrun
-    cmd = [*torchrun(2), "-m", "training.retrain",
+    cmd = [*torchrun(2), "-m", "focovil.training.retrain",
            "--library", str(lib), "--data", str(shared_dir / "data/nw-ucla/all_sqe"), "--nwucla-subjects", SUBJECTS,
            "--steps", "4", "--batch", "16", "--threads", "1", "--dry-run"]
     before = state_of(lib)
@@ -244,7 +244,7 @@ def test_a_second_retrain_of_one_library_says_busy_naming_the_first_and_changes_
     import subprocess
     import sys
     import time
-    args = [sys.executable, "-m", "training.retrain", "--library", str(lib), "--data", str(shared_dir / "data/nw-ucla/all_sqe"),
+    args = [sys.executable, "-m", "focovil.training.retrain", "--library", str(lib), "--data", str(shared_dir / "data/nw-ucla/all_sqe"),
             "--nwucla-subjects", SUBJECTS, "--steps", "6", "--batch", "24", "--threads", "1", "--dry-run"]
     root = Path(__file__).resolve().parent.parent
     first = subprocess.Popen(args, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from realtime.pose import PoseEstimator, PoseModelError
-from realtime.session import Session
-from realtime.skeleton import J, MIRROR, NUM_JOINTS, facing_direction, from_kinect_v1, toe_direction
+from focovil.realtime.pose import PoseEstimator, PoseModelError
+from focovil.realtime.session import Session
+from focovil.realtime.skeleton import J, MIRROR, NUM_JOINTS, facing_direction, from_kinect_v1, toe_direction
 
 def skeletons_of(path):
     """Timestamps, canonical skeletons and who-was-seen of a video, through the app's own frame path."""
@@ -218,9 +218,9 @@ def test_real_frame_without_person_gives_none(shared_dir: Path) -> None:
 
 
 def test_follows_the_largest_then_keeps_them_and_a_selection_wins(tmp_path: Path) -> None:
-    from realtime.pose import PoseResult
-    from realtime.session import Session
-    from realtime.tracking import Person
+    from focovil.realtime.pose import PoseResult
+    from focovil.realtime.session import Session
+    from focovil.realtime.tracking import Person
 
     def person(track: int, cx: float, size: float) -> Person:
         lm = np.ones((33, 3), dtype=np.float32)

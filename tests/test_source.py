@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from realtime.source import Frame, SourceError, open_source
+from focovil.realtime.source import Frame, SourceError, open_source
 
 DRINK = "data/videos/ntu_S001C001P001R001A001_drink_water.avi"  # 1920x1080, 30 fps, 103 frames
 
@@ -138,7 +138,7 @@ def test_camera_without_a_first_frame_is_an_error_after_the_timeout_without_busy
 
 
 def test_one_reading_of_a_source_name(tmp_path, monkeypatch):
-    from realtime.source import parse_source
+    from focovil.realtime.source import parse_source
     assert parse_source("Camera 1") == parse_source(" 1 ") == parse_source(1) == 1
     assert parse_source("clip.mp4") == "clip.mp4"
     monkeypatch.chdir(tmp_path)

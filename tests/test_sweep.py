@@ -4,7 +4,7 @@ import shutil
 
 import numpy as np
 
-from training.sweep import main
+from focovil.training.sweep import main
 
 
 def knn1_of(runs: list) -> float:

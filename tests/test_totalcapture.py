@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training import multicamera
-from training.data import totalcapture as tc
-from training.metrics import l2n
-from training.protocols import joint_motion
+from focovil.training import multicamera
+from focovil.training.data import totalcapture as tc
+from focovil.training.metrics import l2n
+from focovil.training.protocols import joint_motion
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_joint_motion_scores_what_the_issue_measured_independently(root):
 
 
 def test_a_correct_match_is_the_best_of_another_cameras_recording_of_the_same_stretch(root):
-    from training.camera_open_set import embedded, genuine_similarities
+    from focovil.training.camera_open_set import embedded, genuine_similarities
     live, recorded = embedded(joint_motion, multicamera.load_views("freestyle2", root))
     assert len(recorded[1][0]) < len(live[1][0]) / 4          # a recording's windows every 0.9 s, live every 0.2 s
     got = genuine_similarities({4: live[4]}, {1: recorded[1]})
@@ -77,9 +77,9 @@ def test_on_the_apps_task_the_learned_encoder_beats_the_hand_made_features(root)
     """Recorded from one camera, recognised live from the others (out of phase): the shipped app file
     and the Kinect-trained protocol file both name more windows right than joint motion or aligned
     joints, on a sequence that chose nothing (freestyle2; the protocol file never saw it)."""
-    from realtime.encoder import load_encoder
-    from training.camera_open_set import recognition
-    from training.protocols import aligned_joints
+    from focovil.realtime.encoder import load_encoder
+    from focovil.training.camera_open_set import recognition
+    from focovil.training.protocols import aligned_joints
     views = multicamera.load_views("freestyle2", root)
     score = {name: recognition(fn, views)["top1"] for name, fn in (
         ("app", load_encoder("weights/focovil_app.pt", device="cpu").embed),
@@ -102,9 +102,9 @@ def test_camera_training_clips_pair_the_cameras_of_one_stretch_and_never_the_val
 
 def test_a_share_of_each_batch_comes_from_the_camera_pairs(root):
     import torch
-    from training.config import TrainConfig
-    from training.data import ClipBank, load_kinder_gator
-    from training.train import draw_groups
+    from focovil.training.config import TrainConfig
+    from focovil.training.data import ClipBank, load_kinder_gator
+    from focovil.training.train import draw_groups
     kinect = load_kinder_gator(str(root.parent / "kinder-gator" / "kinder_gator.npz"), fps=15.0)[:200]
     bank = ClipBank(tc.training_clips(root, sequences=("acting3",)) + kinect)
     g = draw_groups(bank, TrainConfig(batch=400, totalcapture_share=0.25), torch.Generator().manual_seed(0))
@@ -115,7 +115,7 @@ def test_a_share_of_each_batch_comes_from_the_camera_pairs(root):
 def test_continuity_repair_undoes_a_sudden_front_back_swap_and_leaves_real_frames_alone(root):
     """The repair the flipped camera did not need (MediaPipe's flips there come on gradually) does
     fire on the kind it is for: a stretch mirrored abruptly is mirrored back, frame for frame."""
-    from training.camera_probes import continuity_repair, mirrored
+    from focovil.training.camera_probes import continuity_repair, mirrored
     s = tc.load_sequence("freestyle2", root, cameras=(1,))[1]
     lm, present = s.landmarks[:300], s.present[:300]
     assert continuity_repair(lm, present)[1] == 0

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from realtime.classify import NO_PERSON
-from realtime.paths import SHIPPED_LIBRARY
-from realtime.pose import PoseResult
-from realtime.session import Session
-from realtime.settings import Settings
-from realtime.tracking import MAX_MISSING_S, Tracker
-from training.data.side_by_side import FALL_AND_DRINK, LIGHTSTAGE, LIGHTSTAGE_GAPS, side_of, two_person_clip
+from focovil.realtime.classify import NO_PERSON
+from focovil.realtime.paths import SHIPPED_LIBRARY
+from focovil.realtime.pose import PoseResult
+from focovil.realtime.session import Session
+from focovil.realtime.settings import Settings
+from focovil.realtime.tracking import MAX_MISSING_S, Tracker
+from focovil.training.data.side_by_side import FALL_AND_DRINK, LIGHTSTAGE, LIGHTSTAGE_GAPS, side_of, two_person_clip
 
 TWO = dataclasses.replace(Settings(), persons=2)
 

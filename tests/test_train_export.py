@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from realtime.encoder import EncoderFileError, load_encoder
-from realtime.skeleton import NUM_JOINTS
-from training.export import export
+from focovil.realtime.encoder import EncoderFileError, load_encoder
+from focovil.realtime.skeleton import NUM_JOINTS
+from focovil.training.export import export
 
 from conftest import torchrun
 
@@ -33,9 +33,9 @@ def small_nwucla(shared_dir, tmp_path_factory):
 
 def torch_param_sha256(model_pt: Path) -> str:
     """The checksum ``training.loop`` records, recomputed from a saved ``model.pt``."""
-    from training.config import TrainConfig
-    from training.loop import param_sha256
-    from training.train import build_model
+    from focovil.training.config import TrainConfig
+    from focovil.training.loop import param_sha256
+    from focovil.training.train import build_model
     state = torch.load(model_pt, weights_only=False)
     model = build_model(TrainConfig(**state["config"]))
     model.load_state_dict(state["model"])
@@ -43,7 +43,7 @@ def torch_param_sha256(model_pt: Path) -> str:
 
 
 def run_train(args: list[str], nproc: int = 1) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "training.train"] if nproc == 1 else [*torchrun(nproc), "-m", "training.train"]
+    cmd = [sys.executable, "-m", "focovil.training.train"] if nproc == 1 else [*torchrun(nproc), "-m", "focovil.training.train"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run(cmd + args, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
 
@@ -65,7 +65,7 @@ def test_training_resumes_after_being_killed(small_nwucla, tmp_path):
     import signal
     import time
     args = common(small_nwucla, tmp_path, 300)
-    proc = subprocess.Popen([sys.executable, "-m", "training.train"] + args, cwd=ROOT, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, "-m", "focovil.training.train"] + args, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
     ckpt = tmp_path / "checkpoint.pt"
     deadline = time.time() + 120
@@ -134,9 +134,9 @@ def test_wrong_files_are_refused_with_a_clear_error(tmp_path, trained):
 def test_shipped_app_file_is_its_encoder_through_the_chosen_camera_head():
     """The app file's embedding is ``normalize(W^T (f(x) - mu))``, the setting the camera-head search chose
     (docs/experiments/camera_head_round3.json); retraining rebuilds the same module from the file."""
-    from training.camera_head import head_inputs
-    from training.exported import exported, hybrid_of
-    from training.retrain_inputs import load_base
+    from focovil.training.camera_head import head_inputs
+    from focovil.training.exported import exported, hybrid_of
+    from focovil.training.retrain_inputs import load_base
     chosen = json.loads(Path("docs/experiments/camera_head_round3.json").read_text())["chosen_setting"]
     app = load_encoder("weights/focovil_app.pt", device="cpu")
     assert app.meta.hybrid["head"] == {"blocks": chosen["inputs"], "dims": chosen["dims"]}
@@ -159,7 +159,7 @@ def test_shipped_app_file_is_its_encoder_through_the_chosen_camera_head():
 def test_model_card_commands_rebuild_the_shipped_files(tmp_path, shared_dir):
     """weights/README.md's commands, run from committed code, write the shipped files again: the same
     embeddings and the same metadata (strictness tables included) but for when and by which commit."""
-    from training.export import main
+    from focovil.training.export import main
     app, protocol = tmp_path / "app.pt", tmp_path / "protocol.pt"
     assert main(["--from-encoder", "weights/focovil_app.pt", "--camera-head-from",
                  "docs/experiments/camera_head_round3.json", "--calibrate", "--out", str(app)]) == 0
@@ -176,9 +176,9 @@ def test_model_card_commands_rebuild_the_shipped_files(tmp_path, shared_dir):
 
 def test_a_run_can_start_from_an_exported_encoders_learned_weights(tmp_path, shared_dir):
     """``--init FILE``: fine-tuning starts from the file's learned encoder, not from random weights."""
-    from training.export import load_trained
-    from training.retrain_inputs import load_base
-    from training.train import main
+    from focovil.training.export import load_trained
+    from focovil.training.retrain_inputs import load_base
+    from focovil.training.train import main
     out = tmp_path / "ft"
     assert main(["--config", "training/recipes/app_cameras.json", "--out", str(out), "--init", "weights/focovil_app.pt",
                  "--kinder-gator", "", "--totalcapture", "", "--protocol", "val", "--steps", "2", "--lr", "1e-9",

@@ -37,12 +37,18 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_holds_every_module_and_shipped_file(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    modules = tracked("realtime/*.py", "training/*.py")
+    modules = [f"focovil/{m}" for m in tracked("realtime/*.py", "training/*.py")] + tracked("focovil/*.py")
     assert modules and not [m for m in modules if m not in names]
-    shipped = {f"realtime/weights/{Path(f).name}" for f in tracked("weights/*.pt", "weights/*.task", "weights/*.sqlite3")}
-    shipped |= set(tracked("realtime/assets/*")) | set(tracked("training/recipes/*.json"))
+    shipped = {f"focovil/realtime/weights/{Path(f).name}" for f in tracked("weights/*.pt", "weights/*.task", "weights/*.sqlite3")}
+    shipped |= {f"focovil/{f}" for f in tracked("realtime/assets/*", "training/recipes/*.json")}
     assert len(shipped) >= 6 and not shipped - names, sorted(shipped - names)
-    assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "docs/", "runs/"))]
+
+
+def test_wheel_claims_one_import_name(wheel: Path) -> None:
+    """Only ``focovil`` (and its metadata): a top-level ``realtime`` would overwrite, or be overwritten by,
+    the unrelated PyPI project of that name."""
+    top = {n.split("/")[0] for n in zipfile.ZipFile(wheel).namelist()}
+    assert top == {"focovil", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}, sorted(top)
 
 
 def test_fresh_venv_with_only_the_wheel_runs_the_demo(wheel: Path, tmp_path: Path) -> None:
@@ -57,7 +63,7 @@ def test_fresh_venv_with_only_the_wheel_runs_the_demo(wheel: Path, tmp_path: Pat
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM", "PYTHONPATH")}
     env["FOCOVIL_LIBRARY"] = str(work / "library.sqlite3")
-    where = subprocess.run([str(py), "-c", "import realtime.paths as p; print(p.WEIGHTS); print(p.DEMO_CLIP)"],
+    where = subprocess.run([str(py), "-c", "import focovil.realtime.paths as p; print(p.WEIGHTS); print(p.DEMO_CLIP)"],
                            cwd=work, env=env, capture_output=True, text=True, timeout=120)
     assert where.returncode == 0, where.stderr[-2000:]
     assert all(Path(line).is_relative_to(venv) for line in where.stdout.split()), where.stdout
@@ -68,6 +74,6 @@ def test_fresh_venv_with_only_the_wheel_runs_the_demo(wheel: Path, tmp_path: Pat
     assert summary["frames_with_person"] == summary["frames"] > 0
     assert max(summary["labels"], key=summary["labels"].get) == "drink water", summary["labels"]
     assert (work / "library.sqlite3").is_file() and not (ROOT / "library.sqlite3").exists()
-    for tool in (["-m", "training.retrain", "--help"], ["-m", "realtime.gui", "--help"]):   # the other doors
+    for tool in (["-m", "focovil.training.retrain", "--help"], ["-m", "focovil.realtime.gui", "--help"]):   # the other doors
         r = subprocess.run([str(py), *tool], cwd=work, env=env, capture_output=True, text=True, timeout=120)
         assert r.returncode == 0 and "usage:" in r.stdout, (tool, r.stderr[-2000:])

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from realtime.skeleton import NUM_JOINTS
-from realtime.window import SlidingWindow, Window, resample_by_time
+from focovil.realtime.skeleton import NUM_JOINTS
+from focovil.realtime.window import SlidingWindow, Window, resample_by_time
 
 LENGTH, FPS = 32, 15.0          # the shipped encoder's window (duration 31/15 = 2.067 s)
 FALL = "data/videos/ntu_multiview/S001C001P006R001A043_rgb.avi"  # 62 frames at 30 fps = 2.033 s
@@ -139,7 +139,7 @@ def test_non_increasing_timestamps_are_dropped_and_the_stream_goes_on() -> None:
 
 @pytest.fixture(scope="module")
 def fall_landmarks(shared_dir: Path):
-    from realtime.session import Session
+    from focovil.realtime.session import Session
     seg = Session().capture(shared_dir / FALL)  # the app's own frame path; about 5 s on two CPU cores
     return seg.times, seg.skeletons, np.isfinite(seg.skeletons).all(axis=(1, 2))
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from realtime.skeleton import BONES, NUM_JOINTS, J
+from focovil.realtime.skeleton import BONES, NUM_JOINTS, J
 
 # Bone lengths of the canonical body in torso lengths (pelvis -> neck = 1), one per bone of BONES:
 # the mean of Kinect v1 (NW-UCLA, median over all clips) and MediaPipe (the real NTU clips in

@@ -12,7 +12,7 @@ the app's own camera path (MediaPipe), as a user's own recordings are:
   sensor still weighs more than its action (the model card's sensor probe), so they could never
   answer for a camera.
 
-``python -m training.build_default_library [--shared ../shared] [--out weights/default_library.sqlite3] [--per-action N]``
+``python -m focovil.training.build_default_library [--shared ../shared] [--out weights/default_library.sqlite3] [--per-action N]``
 """
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY
-from realtime.session import Session
-from realtime.skeleton import from_kinect_v1
-from realtime.window import resample_by_time
+from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY
+from focovil.realtime.session import Session
+from focovil.realtime.skeleton import from_kinect_v1
+from focovil.realtime.window import resample_by_time
 
 NWUCLA_ACTIONS = {1: "pick up with one hand", 2: "pick up with two hands", 3: "drop trash", 4: "walk around",
                   5: "sit down", 6: "stand up", 8: "donning", 9: "doffing", 11: "throw", 12: "carry"}

@@ -15,7 +15,7 @@ bundle so a fresh clone works offline, and this script shows (and re-does) exact
 
 With the default ``--zip-date`` the result is byte-identical to the shipped file (sha256 below).
 Needs Python 3.11 (for the cp311 wheel; pick it with ``--python``), PyPI access and about 1 GB of
-temporary disk for the venv. Usage: ``python -m training.build_pose_bundle --out /tmp/pose.task``.
+temporary disk for the venv. Usage: ``python -m focovil.training.build_pose_bundle --out /tmp/pose.task``.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from realtime.files import atomic_write
+from focovil.realtime.files import atomic_write
 
 MEDIAPIPE_VERSION = "0.10.21"
 EXPECTED_SHA256 = "81cafec6f30c88146904163fa366ad3911e6883d52f14b3acb3bf6a9b1cd267e"

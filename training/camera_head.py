@@ -1,4 +1,4 @@
-"""A linear camera head learned from MediaPipe's same-instant pairs: ``python -m training.camera_head``.
+"""A linear camera head learned from MediaPipe's same-instant pairs: ``python -m focovil.training.camera_head``.
 
 FoCoViL's encoder, trained end to end on three TotalCapture sequences, learns the actor rather than
 the view (issue 19: training loss falls while the held-out sequence gets worse). A linear map cannot
@@ -34,17 +34,17 @@ import scipy.linalg
 import torch
 from tqdm import tqdm
 
-from realtime.files import atomic_text
-from training import multicamera
-from training.camera_sweep import camera_scores
-from training.choose import PLATEAU_POINTS
-from training.config import DEFAULT_NWUCLA
-from training.data import totalcapture as tc
-from training.export import load_trained
-from training.exported import HEAD_BLOCKS, Exported
-from training.plots import pyplot, save_figure
-from training.protocols import aligned_joints, joint_motion, module_embed, one_shot
-from training.sweep import mean_std
+from focovil.realtime.files import atomic_text
+from focovil.training import multicamera
+from focovil.training.camera_sweep import camera_scores
+from focovil.training.choose import PLATEAU_POINTS
+from focovil.training.config import DEFAULT_NWUCLA
+from focovil.training.data import totalcapture as tc
+from focovil.training.export import load_trained
+from focovil.training.exported import HEAD_BLOCKS, Exported
+from focovil.training.plots import pyplot, save_figure
+from focovil.training.protocols import aligned_joints, joint_motion, module_embed, one_shot
+from focovil.training.sweep import mean_std
 
 DIMS = (32, 64, 128)
 SHRINKS = (0.01, 0.1, 1.0)
@@ -74,7 +74,7 @@ def rendered_windows(root: str | None = None, length: int = 32, seed: int = 0) -
     """More bodies (``training.data.vicon_views``): every Vicon sequence but the validation motion,
     seen by the 8 cameras with MediaPipe's measured errors, as windows and instants (class ids apart
     from :func:`instant_windows`')."""
-    from training.data import vicon_views as vv
+    from focovil.training.data import vicon_views as vv
     res, rng = vv.residuals(root), np.random.default_rng(seed)
     pairs = vv.vicon_subjects_sequences(root)
     return by_instant((vv.rendered_streams(subject, seq, res, rng, root)
@@ -174,8 +174,8 @@ PEOPLE_POINTS = 1.0      # a head may cost this much of the encoder's across-peo
 
 
 def across_people_data(root: str | None) -> tuple[list, list] | None:
-    from training.data import load_nwucla
-    from training.data.nwucla import DatasetError
+    from focovil.training.data import load_nwucla
+    from focovil.training.data.nwucla import DatasetError
     try:
         return load_nwucla(root, views=(1,)), load_nwucla(root, views=(2,))
     except (FileNotFoundError, DatasetError):

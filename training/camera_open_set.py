@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.data import totalcapture as tc
-from training.metrics import l2n
-from training.multicamera import SequenceViews, load_views
-from training.open_set import LEVELS, open_set
+from focovil.training.data import totalcapture as tc
+from focovil.training.metrics import l2n
+from focovil.training.multicamera import SequenceViews, load_views
+from focovil.training.open_set import LEVELS, open_set
 
 SEGMENT_S = 4.0          # one stand-in "action": a stretch of the sequence this long
 Embedded = dict[int, tuple[np.ndarray, np.ndarray]]      # camera -> (stretch of each window, unit embeddings)

@@ -1,6 +1,6 @@
 """Two questions about camera skeletons, measured on TotalCapture's validation sequence and its flips.
 
-``python -m training.camera_probes --json docs/experiments/camera_probes.json``
+``python -m focovil.training.camera_probes --json docs/experiments/camera_probes.json``
 
 * **Levelling** (cameras that look down, as these 2.4-m-high ones and a camera on a shelf do): the
   view alignment with and without turning the body upright by its own torso direction
@@ -21,12 +21,12 @@ import sys
 import numpy as np
 import torch
 
-from realtime.files import atomic_text
-from training import multicamera
-from training.align import ViewAlign
-from training.camera_open_set import recognition
-from training.data import totalcapture as tc
-from training.exported import motion_features
+from focovil.realtime.files import atomic_text
+from focovil.training import multicamera
+from focovil.training.align import ViewAlign
+from focovil.training.camera_open_set import recognition
+from focovil.training.data import totalcapture as tc
+from focovil.training.exported import motion_features
 
 LIMBS = (11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)       # MediaPipe shoulders .. ankles
 _SWAP = np.arange(33)                                           # each landmark's left/right twin

@@ -1,4 +1,4 @@
-"""Choose on camera skeletons: ``python -m training.camera_sweep --grid G --seeds 0,1,2``.
+"""Choose on camera skeletons: ``python -m focovil.training.camera_sweep --grid G --seeds 0,1,2``.
 
 Every variant of the grid (a recipe plus flags, e.g. TotalCapture's camera pairs in the batch, a
 fine-tuning start) is trained for each seed (``training.train`` in a subprocess; runs already done
@@ -25,22 +25,22 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from realtime.encoder import load_encoder
-from realtime.files import atomic_text
-from training import multicamera
-from training.camera_open_set import recognition
-from training.data.totalcapture import VALIDATION
-from training.export import load_trained
-from training.exported import Exported
-from training.plots import pyplot, save_figure
-from training.protocols import EmbedFn, aligned_joints, joint_motion, module_embed
-from training.sweep import flags_of, mean_std
+from focovil.realtime.encoder import load_encoder
+from focovil.realtime.files import atomic_text
+from focovil.training import multicamera
+from focovil.training.camera_open_set import recognition
+from focovil.training.data.totalcapture import VALIDATION
+from focovil.training.export import load_trained
+from focovil.training.exported import Exported
+from focovil.training.plots import pyplot, save_figure
+from focovil.training.protocols import EmbedFn, aligned_joints, joint_motion, module_embed
+from focovil.training.sweep import flags_of, mean_std
 
 
 def train_run(recipe: str, out: Path, flags: dict, seed: int) -> Path:
     if not (out / "model.pt").exists():
         out.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "training.train", "--config", recipe, "--out", str(out), "--seed", str(seed),
+        cmd = [sys.executable, "-m", "focovil.training.train", "--config", recipe, "--out", str(out), "--seed", str(seed),
                "--threads", "1", "--resume", *flags_of(flags)]
         with open(out / "train.log", "w") as f:
             if subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT).returncode != 0:

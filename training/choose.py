@@ -1,6 +1,6 @@
 """The searches behind the app's settings, each one a command that writes what it saw and chose.
 
-``python -m training.choose motion-weight --from-encoder weights/focovil_app.pt --json OUT.json``
+``python -m focovil.training.choose motion-weight --from-encoder weights/focovil_app.pt --json OUT.json``
     The share of cosine similarity the exported file gives the hand-made joint motion (``Exported``),
     chosen on TotalCapture's validation sequence by the app's task: each 4-s stretch recorded once
     from one camera, recognised live from the other seven (``camera_open_set.recognition``); the
@@ -9,7 +9,7 @@
     is what makes live windows out of phase with a recording look unlike it. The other sequences
     are reported too: they chose nothing.
 
-``python -m training.choose strictness --encoder A.pt [B.pt ...] --json OUT.json``
+``python -m focovil.training.choose strictness --encoder A.pt [B.pt ...] --json OUT.json``
     The default strictness: the level with the best balance of named-right and rejected on the
     validation sequence (``training.camera_open_set``), averaged over the given files (the shipped
     recipe's seeds trained without that sequence: the shipped file itself trained on it).
@@ -25,19 +25,19 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
-from realtime.files import atomic_text
-from training import multicamera
-from training.data import totalcapture as tc
-from training.protocols import joint_motion, module_embed
+from focovil.realtime.files import atomic_text
+from focovil.training import multicamera
+from focovil.training.data import totalcapture as tc
+from focovil.training.protocols import joint_motion, module_embed
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 PLATEAU_POINTS = 0.5     # weights this close to the best top-1 are as good; the smallest keeps most of the encoder
 
 
 def motion_weight(encoder_file: str, weights=WEIGHTS, root=None) -> dict:
-    from training.camera_open_set import recognition
-    from training.exported import Exported
-    from training.retrain_inputs import load_base
+    from focovil.training.camera_open_set import recognition
+    from focovil.training.exported import Exported
+    from focovil.training.retrain_inputs import load_base
     enc = load_base(encoder_file).model.encoder.eval()
     methods = {f"motion weight {w:g}": module_embed(Exported(enc, motion_weight=w).eval()) for w in weights}
     methods["joint motion alone (reference)"] = joint_motion
@@ -60,8 +60,8 @@ def motion_weight(encoder_file: str, weights=WEIGHTS, root=None) -> dict:
 def strictness(encoder_files: list[str], root=None) -> dict:
     """The level with the best balance, averaged over ``encoder_files`` (one per seed, none trained on
     the validation sequence, so its named / rejected numbers are held-out ones)."""
-    from realtime.encoder import load_encoder
-    from training.camera_open_set import camera_table, choose_default
+    from focovil.realtime.encoder import load_encoder
+    from focovil.training.camera_open_set import camera_table, choose_default
     tables = {}
     for f in encoder_files:
         rt = load_encoder(f, device="cpu")

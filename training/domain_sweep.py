@@ -1,4 +1,4 @@
-"""Choose on both domains: ``python -m training.domain_sweep --grid G --seeds 0,1,2``.
+"""Choose on both domains: ``python -m focovil.training.domain_sweep --grid G --seeds 0,1,2``.
 
 Every variant of the grid is trained on NW-UCLA's ``val`` protocol (``training.sweep``'s phase 1:
 the same runs, cached) and scored on both sides of the product: Kinect (validation kNN-1, gallery
@@ -20,18 +20,18 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.files import atomic_text
-from training.plots import pyplot, save_figure
-from training.config import DEFAULT_KG, DEFAULT_NWUCLA
-from training.data.mediapipe import DEFAULT_VIDEOS
-from training.evaluate_mediapipe import cross_sensor, load_data, multiview, sensor_probe
-from training import multicamera
-from training.data.totalcapture import VALIDATION
-from training.export import load_trained
-from training.exported import Exported
-from training.metrics import accuracy, knn1
-from training.protocols import aligned_joints, joint_motion, module_embed, raw_joints
-from training.sweep import mean_std, run_all
+from focovil.realtime.files import atomic_text
+from focovil.training.plots import pyplot, save_figure
+from focovil.training.config import DEFAULT_KG, DEFAULT_NWUCLA
+from focovil.training.data.mediapipe import DEFAULT_VIDEOS
+from focovil.training.evaluate_mediapipe import cross_sensor, load_data, multiview, sensor_probe
+from focovil.training import multicamera
+from focovil.training.data.totalcapture import VALIDATION
+from focovil.training.export import load_trained
+from focovil.training.exported import Exported
+from focovil.training.metrics import accuracy, knn1
+from focovil.training.protocols import aligned_joints, joint_motion, module_embed, raw_joints
+from focovil.training.sweep import mean_std, run_all
 
 
 def mediapipe_scores(fn, d: dict, offsets: np.ndarray) -> dict:
@@ -45,7 +45,7 @@ def mediapipe_scores(fn, d: dict, offsets: np.ndarray) -> dict:
 
 
 def val_knn1(fn, e: dict, pair) -> float:
-    from training.protocols import windows_of
+    from focovil.training.protocols import windows_of
     g, q = fn(windows_of(pair.gallery, 32)), fn(windows_of(pair.query, 32))
     return accuracy(knn1(g, e["yg"], q), e["yq"])
 
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--videos", default=DEFAULT_VIDEOS)
     ap.add_argument("--kg", default=DEFAULT_KG)
     a = ap.parse_args(argv)
-    from training.data.splits import eval_pairs
+    from focovil.training.data.splits import eval_pairs
     grid = json.loads(Path(a.grid).read_text())
     base, variants = grid.get("base", {}), grid["variants"]
     seeds = [int(s) for s in a.seeds.split(",")]

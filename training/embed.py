@@ -1,4 +1,4 @@
-"""One embedding per NW-UCLA-style JSON file: ``python -m training.embed --weights W --data D --out E.npz``.
+"""One embedding per NW-UCLA-style JSON file: ``python -m focovil.training.embed --weights W --data D --out E.npz``.
 
 The ``.npz`` holds ``embeddings [N, D]``, ``names``, ``labels`` (dataset label, 1-based as in the
 files), ``views`` and the encoder metadata, so anyone can recompute kNN and linear numbers with
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.encoder import EncoderFileError, load_encoder
-from realtime.files import atomic_write
-from training.data import ClipBank
-from training.data.nwucla import DatasetError, read_file
+from focovil.realtime.encoder import EncoderFileError, load_encoder
+from focovil.realtime.files import atomic_write
+from focovil.training.data import ClipBank
+from focovil.training.data.nwucla import DatasetError, read_file
 
 
 def embed_folder(weights: str, data: str, device: str | None = None) -> dict:

@@ -1,6 +1,6 @@
 """Evaluate an exported encoder against the two baselines in the same run.
 
-``python -m training.evaluate --weights W --data D --protocol cross-view --json OUT``
+``python -m focovil.training.evaluate --weights W --data D --protocol cross-view --json OUT``
 
 Protocols:
 * ``cross-view`` (NW-UCLA): gallery v01+v02 (labelled), queries v03; kNN-1 (cosine) and a linear
@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.encoder import EncoderFileError, EncoderMeta, load_encoder
-from realtime.files import atomic_text
-from training.plots import pyplot, save_figure
-from training.config import DEFAULT_KG, DEFAULT_NWUCLA
-from training.data import load_kinder_gator, load_nwucla
-from training.data.nwucla import CLASS_NAMES, DatasetError
-from training.data.splits import eval_pairs
-from training.protocols import (NOVEL_KG_MOTIONS, NOVEL_NWUCLA_LABELS, aligned_joints, gallery_query, invariant_joints,
+from focovil.realtime.encoder import EncoderFileError, EncoderMeta, load_encoder
+from focovil.realtime.files import atomic_text
+from focovil.training.plots import pyplot, save_figure
+from focovil.training.config import DEFAULT_KG, DEFAULT_NWUCLA
+from focovil.training.data import load_kinder_gator, load_nwucla
+from focovil.training.data.nwucla import CLASS_NAMES, DatasetError
+from focovil.training.data.splits import eval_pairs
+from focovil.training.protocols import (NOVEL_KG_MOTIONS, NOVEL_NWUCLA_LABELS, aligned_joints, gallery_query, invariant_joints,
                                 leave_one_subject_out_knn1, one_shot, raw_joints)
 
 PROTOCOLS = ("cross-view", "val", "novel-nwucla", "novel-kg")

@@ -1,6 +1,6 @@
 """The MediaPipe-domain evaluation: how the encoders do on the skeletons users actually have.
 
-``python -m training.evaluate_mediapipe --weights W [W ...] --json OUT.json --plot OUT.png``
+``python -m focovil.training.evaluate_mediapipe --weights W [W ...] --json OUT.json --plot OUT.png``
 
 Every encoder given and three baselines (raw joints; view-aligned raw joints, the encoder's own
 alignment then flattened; joint motion, the hybrid's hand-made motion part alone) are measured in
@@ -37,17 +37,17 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.encoder import EncoderFileError, load_encoder
-from realtime.files import atomic_text
-from training.plots import pyplot, save_figure
-from training.config import DEFAULT_KG, DEFAULT_NWUCLA
-from training.data import load_kinder_gator, load_nwucla
-from training.data.mediapipe import DEFAULT_VIDEOS, LIGHTSTAGE, NTU, VideoWindows, clip_windows, video_windows
-from training.metrics import knn1, l2n
-from training.protocols import EmbedFn, aligned_joints, joint_motion, raw_joints
-from training import multicamera
-from training.camera_open_set import recognition
-from training.data.totalcapture import SEQUENCES
+from focovil.realtime.encoder import EncoderFileError, load_encoder
+from focovil.realtime.files import atomic_text
+from focovil.training.plots import pyplot, save_figure
+from focovil.training.config import DEFAULT_KG, DEFAULT_NWUCLA
+from focovil.training.data import load_kinder_gator, load_nwucla
+from focovil.training.data.mediapipe import DEFAULT_VIDEOS, LIGHTSTAGE, NTU, VideoWindows, clip_windows, video_windows
+from focovil.training.metrics import knn1, l2n
+from focovil.training.protocols import EmbedFn, aligned_joints, joint_motion, raw_joints
+from focovil.training import multicamera
+from focovil.training.camera_open_set import recognition
+from focovil.training.data.totalcapture import SEQUENCES
 
 LENGTH = 32
 KINECT_KG = ("Raise-your-hand", "Raise-your-other-hand", "Raise-your-arm-to-one-side", "Raise-your-arm-to-the-other-side",
@@ -111,7 +111,7 @@ def sensor_probe(embed: EmbedFn, mediapipe: list[VideoWindows], kinect: list[Vid
 
 
 def cross_sensor(embed: EmbedFn, nwucla_v1: list, query: VideoWindows) -> dict:
-    from training.protocols import windows_of
+    from focovil.training.protocols import windows_of
     names = np.array([c.label_name for c in nwucla_v1])
     pred = knn1(embed(windows_of(nwucla_v1, LENGTH)), names, embed(query.windows))
     return {"pick_up_share": float(np.isin(pred, list(PICK_UP)).mean()), "queries": len(pred),

@@ -1,4 +1,4 @@
-"""Multi-seed experiments behind the model card: ``python -m training.experiments ablation|novel``.
+"""Multi-seed experiments behind the model card: ``python -m focovil.training.experiments ablation|novel``.
 
 * ``ablation``: the chosen FoCoViL recipe and one change at a time (no alignment, no focalization,
   no multi-view pairs, the other encoder family; or added: MediaPipe camera pairs), each trained on NW-UCLA v01+v02 with every seed
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from realtime.files import atomic_text
-from training.config import DEFAULT_KG, DEFAULT_TOTALCAPTURE
-from training.protocols import NOVEL_KG_MOTIONS, NOVEL_NWUCLA_LABELS
+from focovil.realtime.files import atomic_text
+from focovil.training.config import DEFAULT_KG, DEFAULT_TOTALCAPTURE
+from focovil.training.protocols import NOVEL_KG_MOTIONS, NOVEL_NWUCLA_LABELS
 
 RECIPE = Path(__file__).resolve().parent / "recipes"
 ABLATIONS = {
@@ -60,15 +60,15 @@ def train_export_eval(out: Path, flags: list[str], protocols: list[str], seed: i
     out.mkdir(parents=True, exist_ok=True)
     py = sys.executable
     if not (out / "model.pt").exists():
-        _run([py, "-m", "training.train", "--config", str(RECIPE / "protocol.json"), "--out", str(out),
+        _run([py, "-m", "focovil.training.train", "--config", str(RECIPE / "protocol.json"), "--out", str(out),
               "--seed", str(seed), "--threads", "1", "--resume", *flags], out / "train.log")
     results: dict = {}
     for name, extra in (exports or {"encoder": []}).items():
         weights = out / f"{name}.pt"
-        _run([py, "-m", "training.export", "--run", str(out), "--out", str(weights), *extra], out / f"export_{name}.log")
+        _run([py, "-m", "focovil.training.export", "--run", str(out), "--out", str(weights), *extra], out / f"export_{name}.log")
         for p in protocols:
             rep_file = out / f"eval_{p}_{name}.json"
-            _run([py, "-m", "training.evaluate", "--weights", str(weights), "--protocol", p,
+            _run([py, "-m", "focovil.training.evaluate", "--weights", str(weights), "--protocol", p,
                   "--json", str(rep_file), "--device", "cpu"], out / f"eval_{p}_{name}.log")
             rep = json.loads(rep_file.read_text())
             for m, r in rep["results"].items():

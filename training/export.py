@@ -1,4 +1,4 @@
-"""Export a trained encoder as one TorchScript file (contract 2): ``python -m training.export``.
+"""Export a trained encoder as one TorchScript file (contract 2): ``python -m focovil.training.export``.
 
 The file holds alignment + encoder (no projection head): raw canonical windows ``[B, T, J, 3]`` in,
 L2-normalised embeddings ``[B, D]`` out, plus a scripted ``align`` method so the app can show the
@@ -16,13 +16,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from realtime.encoder import FORMAT, METADATA_FILE, EncoderMeta  # noqa: F401  (FORMAT: the file format)
-from realtime.files import atomic_write
-from realtime.skeleton import NUM_JOINTS
-from training.exported import Exported, hybrid_of, parts_of
-from training.model import Encoder
-from training.open_set import calibrate
-from training.protocols import module_embed
+from focovil.realtime.encoder import FORMAT, METADATA_FILE, EncoderMeta  # noqa: F401  (FORMAT: the file format)
+from focovil.realtime.files import atomic_write
+from focovil.realtime.skeleton import NUM_JOINTS
+from focovil.training.exported import Exported, hybrid_of, parts_of
+from focovil.training.model import Encoder
+from focovil.training.open_set import calibrate
+from focovil.training.protocols import module_embed
 
 
 def code_version() -> str:
@@ -40,8 +40,8 @@ def code_version() -> str:
 
 def load_trained(path: str | Path) -> tuple[Encoder, dict]:
     """The encoder and config of a ``training.train`` output (``model.pt``)."""
-    from training.config import TrainConfig
-    from training.train import build_model
+    from focovil.training.config import TrainConfig
+    from focovil.training.train import build_model
     state = torch.load(path, map_location="cpu", weights_only=False)
     enc = build_model(TrainConfig(**state["config"])).encoder    # one place maps settings to a model
     enc.load_state_dict({k[len("encoder."):]: v for k, v in state["model"].items() if k.startswith("encoder.")})
@@ -86,9 +86,9 @@ def save_encoder(module: nn.Module, meta: EncoderMeta, out: str | Path) -> Path:
 
 def fit_pca(enc: Encoder, cfg: dict, dims: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Principal axes of the aligned joints of the run's own training windows (no labels used)."""
-    from training.config import TrainConfig
-    from training.data import ClipBank
-    from training.train import load_training_clips
+    from focovil.training.config import TrainConfig
+    from focovil.training.data import ClipBank
+    from focovil.training.train import load_training_clips
     windows = ClipBank(load_training_clips(TrainConfig(**cfg))).full(cfg["window"])
     with torch.no_grad():
         a = enc.align(windows).flatten(1)
@@ -125,8 +125,8 @@ def export(model_pt: str | Path, out: str | Path, metrics: dict | None = None,
 def with_head(enc: Encoder, cfg: dict, head: dict, chosen_on: str) -> tuple[Exported, str]:
     """``enc`` with a camera head of setting ``head`` fitted on the TotalCapture sequences the run
     trained on, and ``chosen_on`` saying which."""
-    from training.camera_head import fit, instant_windows, rendered_windows, with_bodies
-    from training.data import totalcapture as tc
+    from focovil.training.camera_head import fit, instant_windows, rendered_windows, with_bodies
+    from focovil.training.data import totalcapture as tc
     seqs = tc.SEQUENCES if cfg.get("totalcapture_final") else tc.TRAINING
     root = cfg.get("totalcapture") or None
     real = instant_windows(seqs, root, cfg["window"], for_training=seqs == tc.TRAINING)
@@ -145,7 +145,7 @@ def rehybrid(encoder_file: str | Path, out: str | Path, motion_weight: float, ca
     (``parts_of``); the measured numbers, which belonged to the old file,
     are measured again (``calibrate``) or dropped. Re-exporting a file with its own weight gives the
     same file again (only ``exported_at`` and ``code_version`` differ)."""
-    from training.retrain_inputs import load_base
+    from focovil.training.retrain_inputs import load_base
     base = load_base(encoder_file)
     if head:
         module, chosen_on = with_head(base.model.encoder.eval(), dict(base.meta.config), head, chosen_on)
@@ -159,7 +159,7 @@ def rehybrid(encoder_file: str | Path, out: str | Path, motion_weight: float, ca
 def recalibrate(encoder_file: str | Path, out: str | Path) -> EncoderMeta:
     """The same encoder file (model and metadata), with its strictness table and "unknown"
     threshold measured again by today's ``calibrate``."""
-    from realtime.encoder import load_encoder
+    from focovil.realtime.encoder import load_encoder
     rt = load_encoder(encoder_file, device="cpu")
     cfg = rt.meta.config
     metrics = {k: v for k, v in rt.meta.metrics.items() if not k.startswith("unknown_threshold")}
@@ -204,10 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--motion-weight", type=float, default=0.0,
                     help="share of cosine similarity given to the aligned joints' motion (Exported)")
     ap.add_argument("--motion-weight-from", metavar="JSON",
-                    help="take --motion-weight from a search's JSON (python -m training.choose motion-weight), "
+                    help="take --motion-weight from a search's JSON (python -m focovil.training.choose motion-weight), "
                          "recording what chose it in the metadata")
     ap.add_argument("--camera-head-from", metavar="JSON",
-                    help="a camera head with the setting a search chose (python -m training.camera_head), "
+                    help="a camera head with the setting a search chose (python -m focovil.training.camera_head), "
                          "fitted on the TotalCapture sequences the run trained on")
     ap.add_argument("--calibrate", action="store_true",
                     help="measure strictness's table (camera skeletons; NW-UCLA beside it) into the metadata")
@@ -221,12 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     if a.motion_weight_from:
         search = json.loads(Path(a.motion_weight_from).read_text())
         a.motion_weight = float(search["chosen"])
-        chosen_on = f"{search['chosen_on']} ({Path(a.motion_weight_from).name}: python -m training.choose motion-weight)"
+        chosen_on = f"{search['chosen_on']} ({Path(a.motion_weight_from).name}: python -m focovil.training.choose motion-weight)"
     head = None
     if a.camera_head_from:
         search = json.loads(Path(a.camera_head_from).read_text())
         head = search["chosen_setting"]
-        chosen_on = f"{search['chosen_on']} ({Path(a.camera_head_from).name}: python -m training.camera_head)"
+        chosen_on = f"{search['chosen_on']} ({Path(a.camera_head_from).name}: python -m focovil.training.camera_head)"
     if a.from_encoder and a.recalibrate:
         meta = recalibrate(a.from_encoder, a.out)
         print(json.dumps({"out": a.out, "strictness": meta.metrics["strictness"]["thresholds"][:12]}))
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     src = Path(a.run) / "model.pt" if Path(a.run).is_dir() else Path(a.run)
     if not src.exists():
-        print(f"error: {src} not found (train first: python -m training.train --out ...)", file=sys.stderr)
+        print(f"error: {src} not found (train first: python -m focovil.training.train --out ...)", file=sys.stderr)
         return 2
     metrics = json.loads(Path(a.metrics).read_text()) if a.metrics else None
     if a.evaluate and head:
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     meta = export(src, a.out, metrics, a.hybrid_weight, a.hybrid_dims, a.calibrate, a.motion_weight, chosen_on, head)
     if a.evaluate:
-        from training.evaluate import evaluate, summary
+        from focovil.training.evaluate import evaluate, summary
         measured = summary(evaluate(a.out, "cross-view", data=meta.config["nwucla"], device="cpu"))
         meta = export(src, a.out, {**meta.metrics, "cross-view": measured}, a.hybrid_weight, a.hybrid_dims,
                       motion_weight=a.motion_weight, chosen_on=chosen_on)

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from realtime.skeleton import NUM_JOINTS
-from training.model import Encoder
+from focovil.realtime.skeleton import NUM_JOINTS
+from focovil.training.model import Encoder
 
 
 def motion_features(aligned: torch.Tensor, step: int = 4, every: int = 4) -> torch.Tensor:

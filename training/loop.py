@@ -23,11 +23,11 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from realtime.files import atomic_write
-from training.config import TrainConfig
-from training.loss import focal_contrastive_loss
+from focovil.realtime.files import atomic_write
+from focovil.training.config import TrainConfig
+from focovil.training.loss import focal_contrastive_loss
 
-log = logging.getLogger("training.loop")
+log = logging.getLogger("focovil.training.loop")
 
 
 @dataclass(frozen=True)

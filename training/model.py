@@ -30,8 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from realtime.skeleton import BONES, NUM_JOINTS, J
-from training.align import ViewAlign
+from focovil.realtime.skeleton import BONES, NUM_JOINTS, J
+from focovil.training.align import ViewAlign
 
 
 def _bone_vectors(x: torch.Tensor, parents: torch.Tensor) -> torch.Tensor:

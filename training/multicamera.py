@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from training.data import totalcapture as tc
-from training.data.mediapipe import VideoWindows
-from training.metrics import l2n
-from training.protocols import EmbedFn
+from focovil.training.data import totalcapture as tc
+from focovil.training.data.mediapipe import VideoWindows
+from focovil.training.metrics import l2n
+from focovil.training.protocols import EmbedFn
 
 ANGLE_BINS = (0, 45, 90, 135, 180)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from training.metrics import l2n
+from focovil.training.metrics import l2n
 
 LEVELS = tuple(range(0, 20)) + tuple(range(20, 101, 5))   # strictness levels stored in an encoder file
 
@@ -77,15 +77,15 @@ def calibration_clips(root, protocol: str) -> tuple[list, list]:
     """``(gallery, queries)`` for calibrating strictness: NW-UCLA v01 prototypes, v02 queries, both
     views the encoder trained on (never v03, on which cross-view numbers are reported; under the
     ``val`` protocol only v02 of the training subjects, its validation being the rest)."""
-    from training.data.nwucla import load_nwucla
-    from training.data.splits import TRAIN_SUBJECTS
+    from focovil.training.data.nwucla import load_nwucla
+    from focovil.training.data.splits import TRAIN_SUBJECTS
     subjects = TRAIN_SUBJECTS if protocol == "val" else None
     return load_nwucla(root, views=(1,)), load_nwucla(root, views=(2,), subjects=subjects)
 
 
 def nwucla_table(embed_fn, root, window: int, protocol: str = "cross-view") -> dict:
     """Strictness measured on Kinect: NW-UCLA v01 prototypes against v02 queries."""
-    from training.protocols import labels_of, windows_of
+    from focovil.training.protocols import labels_of, windows_of
     gallery, query = calibration_clips(root, protocol)
     data = f"NW-UCLA (Kinect), v01 prototypes against {len(query)} v02 queries, views the encoder trained on"
     g, q = embed_fn(windows_of(gallery, window)), embed_fn(windows_of(query, window))
@@ -100,7 +100,7 @@ def calibrate(embed_fn, root, window: int, protocol: str = "cross-view", cameras
     seen through a camera; ``metrics["strictness_nwucla"]`` keeps the Kinect table beside it for
     reference. Also the single threshold older apps read (``unknown_threshold``: strictness 5 of
     the app's table)."""
-    from training.camera_open_set import camera_table
+    from focovil.training.camera_open_set import camera_table
     kinect = nwucla_table(embed_fn, root, window, protocol)
     try:
         table = camera_table(embed_fn, window, cameras, saw_validation=saw_validation)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from realtime.files import atomic_write
+from focovil.realtime.files import atomic_write
 
 
 def pyplot():

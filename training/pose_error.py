@@ -1,6 +1,6 @@
 """Where MediaPipe goes wrong, measured: its world landmarks against Vicon in every TotalCapture view.
 
-``python -m training.pose_error --json docs/experiments/pose_error.json --plot docs/experiments/pose_error.png``
+``python -m focovil.training.pose_error --json docs/experiments/pose_error.json --plot docs/experiments/pose_error.png``
 
 Why: augmentations and repairs for MediaPipe's mistakes should copy the mistakes it really makes, at
 their real sizes. For the 4 S1 sequences x 8 cameras of ``../shared/data/totalcapture_mediapipe``,
@@ -28,10 +28,10 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 from tqdm import tqdm
 
-from realtime.files import atomic_text
-from training.data.totalcapture import (CAMERAS, FLIP_DEG, FPS, SEQUENCES, VICON_JOINTS, Camera, CameraStream,
+from focovil.realtime.files import atomic_text
+from focovil.training.data.totalcapture import (CAMERAS, FLIP_DEG, FPS, SEQUENCES, VICON_JOINTS, Camera, CameraStream,
                                         facing_error_deg, load_cameras, load_sequence, load_vicon)
-from training.plots import pyplot, save_figure
+from focovil.training.plots import pyplot, save_figure
 
 JOINT_TYPES = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
 JOINTS = tuple(f"{s}_{t}" for t in JOINT_TYPES for s in ("L", "R"))             # L_shoulder, R_shoulder, ...

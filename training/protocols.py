@@ -11,11 +11,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from training.align import ViewAlign
-from training.data import ClipBank
-from training.data.clips import Clip
-from training.model import invariant_features, key_pairs
-from training.metrics import accuracy, confusion, knn1, l2n, linear_probe, per_class
+from focovil.training.align import ViewAlign
+from focovil.training.data import ClipBank
+from focovil.training.data.clips import Clip
+from focovil.training.model import invariant_features, key_pairs
+from focovil.training.metrics import accuracy, confusion, knn1, l2n, linear_probe, per_class
 
 EmbedFn = Callable[[np.ndarray], np.ndarray]
 
@@ -49,7 +49,7 @@ def aligned_joints(windows: np.ndarray) -> np.ndarray:
 def joint_motion(windows: np.ndarray) -> np.ndarray:
     """Baseline: the hybrid's hand-made motion part alone (each view-aligned joint's displacement over
     4 frames, every 4th frame; ``training.exported.motion_features``), no training."""
-    from training.exported import motion_features
+    from focovil.training.exported import motion_features
     with torch.no_grad():
         return motion_features(_ALIGN(torch.as_tensor(np.asarray(windows, dtype=np.float32)))).numpy()
 

@@ -1,4 +1,4 @@
-"""Offline retraining on the user's own prototypes: ``python -m training.retrain --library LIB``.
+"""Offline retraining on the user's own prototypes: ``python -m focovil.training.retrain --library LIB``.
 
 Fine-tunes the library's encoder (or ``--base FILE``) with the FoCoViL objective on NW-UCLA (``--data``)
 under the ``val`` protocol of ``training.data.splits`` (v01, and v02 of subjects 1-5; view 3 is never
@@ -47,29 +47,29 @@ from pathlib import Path
 
 import torch
 
-from realtime.encoder import EncoderFileError, load_encoder
-from realtime.library import LibraryError
-from realtime.session import AppError, Session
-from training import loop
-from training.data import ClipBank
-from training.data.clips import Clip
-from training.data.nwucla import DatasetError
-from training.export import code_version, now, save_encoder
-from training.exported import Exported, exported
-from training.protocols import module_embed
-from training.retrain_checks import decide, evaluate
-from training.retrain_inputs import (NWUCLA_FILE, Base, RetrainError, Settings, UserData, base_saw_validation,
+from focovil.realtime.encoder import EncoderFileError, load_encoder
+from focovil.realtime.library import LibraryError
+from focovil.realtime.session import AppError, Session
+from focovil.training import loop
+from focovil.training.data import ClipBank
+from focovil.training.data.clips import Clip
+from focovil.training.data.nwucla import DatasetError
+from focovil.training.export import code_version, now, save_encoder
+from focovil.training.exported import Exported, exported
+from focovil.training.protocols import module_embed
+from focovil.training.retrain_checks import decide, evaluate
+from focovil.training.retrain_inputs import (NWUCLA_FILE, Base, RetrainError, Settings, UserData, base_saw_validation,
                                      check_library_encoder, load_base, nwucla, resumable_state, split_library)
-from training.retrain_lock import retrain_lock
-from training.retrain_promote import promote, rollback
-from training.retrain_report import write_report
-from training.train import sample_batch
+from focovil.training.retrain_lock import retrain_lock
+from focovil.training.retrain_promote import promote, rollback
+from focovil.training.retrain_report import write_report
+from focovil.training.train import sample_batch
 
 __all__ = ["RetrainError", "Settings", "Base", "UserData", "load_base", "split_library", "train_candidate",
            "candidate_module", "module_embed", "evaluate", "decide", "export_candidate", "promote", "rollback",
            "retrain", "main"]
 
-log = logging.getLogger("training.retrain")
+log = logging.getLogger("focovil.training.retrain")
 
 
 def train_candidate(base: Base, user: UserData, nw_train: list[Clip], settings: Settings, out: Path,

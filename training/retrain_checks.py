@@ -8,11 +8,11 @@ Promote iff ``after >= before - margin`` on both (:func:`decide`).
 """
 from __future__ import annotations
 
-from training.data.clips import Clip
-from training.data.nwucla import CLASS_NAMES
-from training.open_set import calibrate
-from training.protocols import EmbedFn, gallery_query
-from training.retrain_inputs import Settings, UserData
+from focovil.training.data.clips import Clip
+from focovil.training.data.nwucla import CLASS_NAMES
+from focovil.training.open_set import calibrate
+from focovil.training.protocols import EmbedFn, gallery_query
+from focovil.training.retrain_inputs import Settings, UserData
 
 
 def evaluate(embed_fn: EmbedFn, window: int, user: UserData, val_gallery: list[Clip], val_query: list[Clip],

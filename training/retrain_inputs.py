@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from realtime.encoder import EncoderFileError, EncoderMeta, load_encoder
-from realtime.library import Library, file_sha256
-from training.config import TrainConfig
-from training.data import load_nwucla
-from training.data.clips import Clip
-from training.data.splits import TRAIN_SUBJECTS, VAL_SUBJECTS
-from training.model import FoCoViL
-from training.train import build_model
+from focovil.realtime.encoder import EncoderFileError, EncoderMeta, load_encoder
+from focovil.realtime.library import Library, file_sha256
+from focovil.training.config import TrainConfig
+from focovil.training.data import load_nwucla
+from focovil.training.data.clips import Clip
+from focovil.training.data.splits import TRAIN_SUBJECTS, VAL_SUBJECTS
+from focovil.training.model import FoCoViL
+from focovil.training.train import build_model
 
 
 class RetrainError(RuntimeError):
@@ -86,7 +86,7 @@ def load_base(path: str | Path) -> Base:
     meta = rt.meta
     if not isinstance(meta.config, dict) or not meta.config:
         raise RetrainError(f"{path} has no training config in its metadata; only files written by "
-                           f"training.export can be retrained")
+                           f"focovil.training.export can be retrained")
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     cfg = TrainConfig(**{k: v for k, v in meta.config.items() if k in known})
     model = build_model(cfg)

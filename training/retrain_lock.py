@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from realtime.files import atomic_text
-from realtime.library.store import is_busy, lock_wait_s
-from realtime.library.active import encoders_dir
-from training.retrain_inputs import RetrainError
+from focovil.realtime.files import atomic_text
+from focovil.realtime.library.store import is_busy, lock_wait_s
+from focovil.realtime.library.active import encoders_dir
+from focovil.training.retrain_inputs import RetrainError
 
 
 @contextmanager

@@ -12,10 +12,10 @@ import re
 import time
 from pathlib import Path
 
-from realtime.encoder import load_encoder
-from realtime.files import atomic_copy
-from realtime.library import Library, file_sha256
-from training.retrain_inputs import Base, RetrainError
+from focovil.realtime.encoder import load_encoder
+from focovil.realtime.files import atomic_copy
+from focovil.realtime.library import Library, file_sha256
+from focovil.training.retrain_inputs import Base, RetrainError
 
 
 def versions(folder: Path) -> dict[int, Path]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.files import atomic_text
-from training.plots import pyplot, save_figure
+from focovil.realtime.files import atomic_text
+from focovil.training.plots import pyplot, save_figure
 
 
 def plot_report(report: dict, path: Path) -> None:

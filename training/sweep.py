@@ -1,4 +1,4 @@
-"""Choose a recipe on the validation split, then measure it cross-view: ``python -m training.sweep``.
+"""Choose a recipe on the validation split, then measure it cross-view: ``python -m focovil.training.sweep``.
 
 Phase 1 trains every variant of ``--grid`` on the ``val`` protocol (encoder sees v01 and v02 of
 subjects 1-5; gallery v01, queries v02 of subjects 6-10) for each of ``--seeds`` and scores kNN-1.
@@ -27,13 +27,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from realtime.files import atomic_text, atomic_write
-from training.plots import pyplot, save_figure
-from training.config import DEFAULT_NWUCLA
-from training.data import ClipBank
-from training.data.splits import eval_pairs
-from training.export import load_trained
-from training.metrics import PROBE_C, accuracy, embed, knn1, linear_probe
+from focovil.realtime.files import atomic_text, atomic_write
+from focovil.training.plots import pyplot, save_figure
+from focovil.training.config import DEFAULT_NWUCLA
+from focovil.training.data import ClipBank
+from focovil.training.data.splits import eval_pairs
+from focovil.training.export import load_trained
+from focovil.training.metrics import PROBE_C, accuracy, embed, knn1, linear_probe
 
 RECIPE = Path(__file__).resolve().parent / "recipes" / "protocol.json"
 
@@ -50,7 +50,7 @@ def train_and_embed(out: Path, protocol: str, flags: dict, seed: int, nwucla: st
         return {k: z[k] for k in z.files}
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "model.pt").exists():
-        cmd = [sys.executable, "-m", "training.train", "--config", str(RECIPE), "--out", str(out), "--protocol", protocol,
+        cmd = [sys.executable, "-m", "focovil.training.train", "--config", str(RECIPE), "--out", str(out), "--protocol", protocol,
                "--nwucla", nwucla, "--seed", str(seed), "--threads", "1", "--resume", *flags_of(flags)]
         with open(out / "train.log", "w") as f:
             if subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT).returncode != 0:

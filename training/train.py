@@ -1,4 +1,4 @@
-"""Train a FoCoViL encoder without labels: ``python -m training.train [--config C] [--flags]``.
+"""Train a FoCoViL encoder without labels: ``python -m focovil.training.train [--config C] [--flags]``.
 
 Each step draws ``batch`` performances; a performance seen by several cameras gives one window
 from each of two different cameras (the multi-view positive pair), a single-view clip gives two
@@ -19,13 +19,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from realtime.files import atomic_text, atomic_write
-from training import augment, loop
-from training.config import TrainConfig, parse, to_dict
-from training.data import ClipBank, load_kinder_gator
-from training.data.splits import eval_pairs, train_clips
-from training.metrics import accuracy, embed, knn1
-from training.model import FoCoViL
+from focovil.realtime.files import atomic_text, atomic_write
+from focovil.training import augment, loop
+from focovil.training.config import TrainConfig, parse, to_dict
+from focovil.training.data import ClipBank, load_kinder_gator
+from focovil.training.data.splits import eval_pairs, train_clips
+from focovil.training.metrics import accuracy, embed, knn1
+from focovil.training.model import FoCoViL
 
 
 def build_model(cfg: TrainConfig) -> FoCoViL:
@@ -45,7 +45,7 @@ def load_training_clips(cfg: TrainConfig) -> list:
         excl = {m.strip() for m in cfg.exclude_motions.split(",") if m.strip()}
         clips += load_kinder_gator(cfg.kinder_gator, fps=cfg.fps, exclude_motions=excl)
     if cfg.totalcapture:
-        from training.data.totalcapture import training_clips       # refuses the validation sequence
+        from focovil.training.data.totalcapture import training_clips       # refuses the validation sequence
         clips += training_clips(cfg.totalcapture, fps=cfg.fps, final=cfg.totalcapture_final)
     return clips
 
@@ -114,7 +114,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     bank = ClipBank(load_training_clips(cfg))
     model = build_model(cfg)
     if cfg.init:
-        from training.retrain_inputs import load_base
+        from focovil.training.retrain_inputs import load_base
         base = load_base(cfg.init).model.encoder.state_dict()
         mine = model.encoder.state_dict()
         if set(base) != set(mine) or any(base[k].shape != mine[k].shape for k in mine):

@@ -1,4 +1,4 @@
-"""``python -m realtime.gui`` and the ``focovil`` command's window: options -> a running window.
+"""``python -m focovil.realtime.gui`` and the ``focovil`` command's window: options -> a running window.
 
 :func:`run_window` takes the shared options (``realtime.options.add_session_options``: library,
 encoder, pose model, --window/--stride/--strictness/--persons, verbose) plus the source (``video``, ``camera``);
@@ -14,14 +14,14 @@ import math
 import signal
 import sys
 
-from realtime.gui import use_pyqt5_plugins
-from realtime.options import add_session_options, settings_from
-from realtime.paths import DEMO_CLIP
-from realtime.settings import Settings
+from focovil.realtime.gui import use_pyqt5_plugins
+from focovil.realtime.options import add_session_options, settings_from
+from focovil.realtime.paths import DEMO_CLIP
+from focovil.realtime.settings import Settings
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m realtime.gui", description="FoCoViL live action recognition window")
+    ap = argparse.ArgumentParser(prog="python -m focovil.realtime.gui", description="FoCoViL live action recognition window")
     add_session_options(ap)
     src = ap.add_mutually_exclusive_group()
     src.add_argument("--video", help="start with this video file")
@@ -44,7 +44,7 @@ def window_source(args: argparse.Namespace, store, start: bool) -> int | str | N
     if explicit is not None:
         return explicit
     if start or not store.value("source", ""):
-        from realtime.session import camera_available
+        from focovil.realtime.session import camera_available
         return 0 if camera_available(0) else str(DEMO_CLIP)
     return None
 
@@ -53,7 +53,7 @@ def build_window(args: argparse.Namespace, store=None, start: bool = False):
     """The :class:`~realtime.gui.window.MainWindow` for these options (a QApplication must exist)."""
     from PyQt5.QtCore import QSettings
 
-    from realtime.gui.window import MainWindow
+    from focovil.realtime.gui.window import MainWindow
     store = store or QSettings("focovil", "focovil-gui")
     return MainWindow(args.library, args.encoder, args.pose_model, window_source(args, store, start), store,
                       verbose=args.verbose, overrides=given_settings(args))

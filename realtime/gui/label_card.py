@@ -6,7 +6,7 @@ import math
 from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from realtime.classify import IDLE, NO_PERSON, UNKNOWN, state_of
+from focovil.realtime.classify import IDLE, NO_PERSON, UNKNOWN, state_of
 
 from .style import set_state
 

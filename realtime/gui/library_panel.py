@@ -6,8 +6,8 @@ from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
                              QMessageBox, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from realtime.library import Library, LibraryError
-from realtime.session import AppError, Session
+from focovil.realtime.library import Library, LibraryError
+from focovil.realtime.session import AppError, Session
 
 
 class LibraryPanel(QWidget):

@@ -10,7 +10,7 @@ from PyQt5.QtCore import QTimer, pyqtSignal
 from PyQt5.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox,
                              QVBoxLayout, QWidget)
 
-from realtime.session import Segment
+from focovil.realtime.session import Segment
 
 from .skeleton_view import SkeletonView
 

@@ -6,8 +6,8 @@ import dataclasses
 from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QWidget
 
-from realtime.settings import Settings
-from realtime.strictness import meaning
+from focovil.realtime.settings import Settings
+from focovil.realtime.strictness import meaning
 
 
 class SettingsPanel(QWidget):

@@ -12,7 +12,7 @@ from PyQt5.QtCore import QPointF, QRectF, Qt, QTimer
 from PyQt5.QtGui import QColor, QFont, QPainter, QPen
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
-from realtime.skeleton import BONES, J, JOINTS
+from focovil.realtime.skeleton import BONES, J, JOINTS
 
 _LEFT = {i for i, n in enumerate(JOINTS) if n.startswith("left_")}
 _RIGHT = {i for i, n in enumerate(JOINTS) if n.startswith("right_")}

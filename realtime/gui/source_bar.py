@@ -4,8 +4,8 @@ from __future__ import annotations
 from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from realtime.paths import DEMO_CLIP
-from realtime.source import parse_source
+from focovil.realtime.paths import DEMO_CLIP
+from focovil.realtime.source import parse_source
 
 from .style import display_path
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from PyQt5.QtCore import QSettings, Qt, pyqtSignal
 from PyQt5.QtWidgets import QLabel, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from realtime.classify import NO_PERSON
-from realtime.encoder import EncoderFileError, file_metadata
-from realtime.session import AppError, Segment, Session
-from realtime.settings import STORED, Settings
+from focovil.realtime.classify import NO_PERSON
+from focovil.realtime.encoder import EncoderFileError, file_metadata
+from focovil.realtime.session import AppError, Segment, Session
+from focovil.realtime.settings import STORED, Settings
 
 from .label_card import LabelCard
 from .library_panel import LibraryPanel

@@ -12,7 +12,7 @@ import time
 
 from PyQt5.QtCore import QThread, pyqtSignal
 
-from realtime.session import AppError, Capture, Control, Session, describe_source
+from focovil.realtime.session import AppError, Capture, Control, Session, describe_source
 
 # The headline of a failure, by the part that failed (AppError.what).
 HEADLINES = {"encoder": "Cannot load the encoder", "source": "Cannot open the source",

@@ -24,11 +24,11 @@ One module per job:
 - :mod:`.active` -- the active-encoder pointer that retraining promotes and rolls back
 - :mod:`.transfer` -- export to one file, import (merge) from one
 """
-from realtime.library.errors import LibraryError
-from realtime.library.hashing import EncoderKey, encoder_key, file_sha256
-from realtime.library.schema import APPLICATION_ID, SCHEMA_VERSION
-from realtime.library.store import Library, Prototype
-from realtime.paths import default_library_path
+from focovil.realtime.library.errors import LibraryError
+from focovil.realtime.library.hashing import EncoderKey, encoder_key, file_sha256
+from focovil.realtime.library.schema import APPLICATION_ID, SCHEMA_VERSION
+from focovil.realtime.library.store import Library, Prototype
+from focovil.realtime.paths import default_library_path
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "EncoderKey", "Library", "LibraryError", "Prototype",
            "default_library_path", "encoder_key", "file_sha256"]

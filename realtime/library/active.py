@@ -10,11 +10,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from realtime.library.embedding import embed_stored, store_vectors
-from realtime.library.hashing import encoder_key
+from focovil.realtime.library.embedding import embed_stored, store_vectors
+from focovil.realtime.library.hashing import encoder_key
 
 if TYPE_CHECKING:
-    from realtime.library.store import Library
+    from focovil.realtime.library.store import Library
 
 
 def encoders_dir(library_path: Path) -> Path:

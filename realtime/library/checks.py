@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from realtime.library.errors import LibraryError, corrupt
-from realtime.library.schema import APPLICATION_ID, SCHEMA_VERSION, newer_schema, tables_at
+from focovil.realtime.library.errors import LibraryError, corrupt
+from focovil.realtime.library.schema import APPLICATION_ID, SCHEMA_VERSION, newer_schema, tables_at
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 

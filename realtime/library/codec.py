@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from realtime.skeleton import NUM_JOINTS
+from focovil.realtime.skeleton import NUM_JOINTS
 
 
 def window_blob(window: np.ndarray) -> tuple[bytes, int, int]:

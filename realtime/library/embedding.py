@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from realtime.library.codec import vector_blob, window_from_blob
-from realtime.library.errors import LibraryError
-from realtime.library.hashing import EncoderKey, encoder_key
-from realtime.library.rows import encoder_id
-from realtime.window import resample_frames
+from focovil.realtime.library.codec import vector_blob, window_from_blob
+from focovil.realtime.library.errors import LibraryError
+from focovil.realtime.library.hashing import EncoderKey, encoder_key
+from focovil.realtime.library.rows import encoder_id
+from focovil.realtime.window import resample_frames
 
 if TYPE_CHECKING:
-    from realtime.library.store import Library
+    from focovil.realtime.library.store import Library
 
 Reader = Callable[[str, Sequence[Any]], list]
 

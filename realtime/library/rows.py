@@ -5,7 +5,7 @@ import json
 import sqlite3
 import time
 
-from realtime.library.hashing import EncoderKey
+from focovil.realtime.library.hashing import EncoderKey
 
 
 def label_id(c: sqlite3.Connection, name: str, create: bool) -> int | None:

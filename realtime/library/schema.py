@@ -14,7 +14,7 @@ import sqlite3
 from pathlib import Path
 from typing import NamedTuple
 
-from realtime.library.errors import LibraryError
+from focovil.realtime.library.errors import LibraryError
 
 APPLICATION_ID = 0x46435649  # "FCVI": marks the file as a focovil library (PRAGMA application_id)
 

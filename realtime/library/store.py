@@ -16,15 +16,15 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from realtime.library import active, schema, transfer
-from realtime.library import embedding as reembedding
-from realtime.library.checks import inspect
-from realtime.library.codec import vector_blob, window_blob, window_from_blob
-from realtime.library.errors import LibraryError, corrupt
-from realtime.library.hashing import EncoderKey, encoder_key
-from realtime.library.rows import encoder_id, insert_embedding, insert_prototype, label_id
-from realtime.paths import default_library_path
-from realtime.window import resample_frames
+from focovil.realtime.library import active, schema, transfer
+from focovil.realtime.library import embedding as reembedding
+from focovil.realtime.library.checks import inspect
+from focovil.realtime.library.codec import vector_blob, window_blob, window_from_blob
+from focovil.realtime.library.errors import LibraryError, corrupt
+from focovil.realtime.library.hashing import EncoderKey, encoder_key
+from focovil.realtime.library.rows import encoder_id, insert_embedding, insert_prototype, label_id
+from focovil.realtime.paths import default_library_path
+from focovil.realtime.window import resample_frames
 
 LOCK_WAIT_S = 30.0      # how long a write waits for another process's write to finish
 

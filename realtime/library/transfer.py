@@ -6,15 +6,15 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from realtime.files import atomic_write
-from realtime.library.checks import inspect, ro_uri
-from realtime.library.codec import window_from_blob
-from realtime.library.errors import LibraryError, corrupt
-from realtime.library.hashing import EncoderKey
-from realtime.library.rows import encoder_id, insert_embedding, insert_prototype
+from focovil.realtime.files import atomic_write
+from focovil.realtime.library.checks import inspect, ro_uri
+from focovil.realtime.library.codec import window_from_blob
+from focovil.realtime.library.errors import LibraryError, corrupt
+from focovil.realtime.library.hashing import EncoderKey
+from focovil.realtime.library.rows import encoder_id, insert_embedding, insert_prototype
 
 if TYPE_CHECKING:
-    from realtime.library.store import Library
+    from focovil.realtime.library.store import Library
 
 
 def export_to(lib: "Library", path: str | Path) -> Path:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from realtime.window import resample_frames  # noqa: F401  (the one resampler; training.data re-exports it)
+from focovil.realtime.window import resample_frames  # noqa: F401  (the one resampler; training.data re-exports it)
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.skeleton import from_kinect_v1
-from realtime.window import resample_by_time
-from training.data.clips import Clip, too_short
-from training.data.nwucla import DatasetError
+from focovil.realtime.skeleton import from_kinect_v1
+from focovil.realtime.window import resample_by_time
+from focovil.training.data.clips import Clip, too_short
+from focovil.training.data.nwucla import DatasetError
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.files import atomic_write
-from realtime.library import file_sha256
-from realtime.paths import DEFAULT_POSE_MODEL, cache_dir
-from realtime.pipeline import live_windows
-from realtime.settings import Settings
+from focovil.realtime.files import atomic_write
+from focovil.realtime.library import file_sha256
+from focovil.realtime.paths import DEFAULT_POSE_MODEL, cache_dir
+from focovil.realtime.pipeline import live_windows
+from focovil.realtime.settings import Settings
 
 DEFAULT_VIDEOS = "../shared/data/videos"
 CACHE = cache_dir() / "mediapipe"
@@ -50,7 +50,7 @@ def skeletons(video: str | Path, cache: Path | None = CACHE) -> tuple[np.ndarray
     if key is not None and key.is_file():
         d = np.load(key)
         return d["times"], d["skeletons"]
-    from realtime.session import Session
+    from focovil.realtime.session import Session
     seg = Session().capture(video)
     if key is not None:
         atomic_write(key, lambda tmp: np.savez_compressed(tmp, times=seg.times, skeletons=seg.skeletons), suffix=".npz")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.skeleton import from_kinect_v1
-from training.data.clips import Clip, too_short
+from focovil.realtime.skeleton import from_kinect_v1
+from focovil.training.data.clips import Clip, too_short
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from realtime.source import open_source
-from realtime.tracking import visible_xy
+from focovil.realtime.source import open_source
+from focovil.realtime.tracking import visible_xy
 
 
 def side_by_side(left: str | Path, right: str | Path, out: str | Path, height: int = 360,

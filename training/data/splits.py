@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.data.clips import Clip
-from training.data.nwucla import load_nwucla
+from focovil.training.data.clips import Clip
+from focovil.training.data.nwucla import load_nwucla
 
 TRAIN_SUBJECTS = (1, 2, 3, 4, 5)
 VAL_SUBJECTS = (6, 7, 8, 9, 10)

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.skeleton import from_mediapipe_world
-from realtime.window import resample_by_time
-from training.config import DEFAULT_TOTALCAPTURE
-from training.data.mediapipe import VideoWindows
+from focovil.realtime.skeleton import from_mediapipe_world
+from focovil.realtime.window import resample_by_time
+from focovil.training.config import DEFAULT_TOTALCAPTURE
+from focovil.training.data.mediapipe import VideoWindows
 
 DEFAULT_ROOT = DEFAULT_TOTALCAPTURE
 SUBJECT = "S1"
@@ -218,7 +218,7 @@ def training_clips(root: str | Path | None = None, sequences: tuple[str, ...] = 
     (body heading against the Vicon) is left out, so no positive pair teaches left for right.
     Refuses the validation sequence (:func:`check_split`) unless ``final``: a shipped file whose
     settings were chosen on it then trains on all four (``SEQUENCES``), as a final fit does."""
-    from training.data.clips import Clip
+    from focovil.training.data.clips import Clip
     cams = load_cameras(root)
     n = int(round(segment_s * fps)) + 1
     out = []

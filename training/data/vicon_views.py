@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.skeleton import from_mediapipe_world
-from training.data import totalcapture as tc
+from focovil.realtime.skeleton import from_mediapipe_world
+from focovil.training.data import totalcapture as tc
 
 # Vicon joint -> MediaPipe landmark indices it stands for (what realtime.skeleton reads from MediaPipe)
 _LANDMARKS = {"Head": (7, 8), "LeftArm": (11,), "RightArm": (12,), "LeftForeArm": (13,), "RightForeArm": (14,),
