@@ -24,12 +24,13 @@ import numpy as np
 from focovil.realtime.capture import Segment
 from focovil.realtime.library import LibraryError
 from focovil.realtime.messages import SCHEMA_VERSION, Result
+from focovil.realtime.paths import DEMO_CLIP
 from focovil.realtime.session import AppError, Control, Session
 from focovil.realtime.settings import Settings
 from focovil.realtime.skeleton import NUM_JOINTS, from_mediapipe_world
 
 Error = AppError
-__all__ = ["ActionRecognizer", "Error", "Result", "RunStats", "SCHEMA_VERSION", "open"]
+__all__ = ["ActionRecognizer", "DEMO_CLIP", "Error", "Result", "RunStats", "SCHEMA_VERSION", "open"]
 
 
 @dataclass
@@ -86,6 +87,13 @@ class ActionRecognizer:
                for w in rec.push(float(ti), s if np.isfinite(s).all() else None, track=track)]
         rec.end(track)
         return out
+
+    def skeletons(self, source: str | int | Path, start: float = 0.0, end: float | None = None, *,
+                  person: int | str | None = "largest") -> tuple[np.ndarray, np.ndarray]:
+        """``(times [T], canonical skeletons [T, 20, 3])`` of ``source`` through the app's own pose path
+        (MediaPipe; a frame with nobody in view is NaN), for your own analysis or :meth:`recognize_skeletons`."""
+        seg = self.session.capture(source, start, float("inf") if end is None else end, person=person)
+        return seg.times, seg.skeletons
 
     # ---------------------------------------------------------------- recording
     def record(self, label: str, source: str | int | Path, start: float = 0.0, end: float | None = None, *,

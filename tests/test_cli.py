@@ -1,4 +1,5 @@
 """``main.py`` as a user runs it: headless labels, record, library management, bad input."""
+import dataclasses
 import json
 import subprocess
 import sys
@@ -8,7 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
+from focovil.realtime.messages import SCHEMA_VERSION, Result
+
 ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_KEYS = {"schema", "type"} | {f.name for f in dataclasses.fields(Result)}
 
 
 def main_py(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -47,7 +51,8 @@ def test_headless_writes_a_line_per_window_and_a_summary(shared_dir, tmp_path, l
     rows = lines(out)
     windows, summary = rows[:-1], rows[-1]
     assert summary["summary"] and summary["frames"] == 103 and summary["windows"] == len(windows) > 0
-    assert {"schema", "type", "time", "start", "track", "state", "label", "similarity", "score", "topk"} <= set(windows[0])
+    assert all(set(w) == SCHEMA_KEYS and w["schema"] == SCHEMA_VERSION for w in windows)   # the API's Result, as is
+    assert summary["schema"] == SCHEMA_VERSION and summary["type"] == "summary"
     assert max(summary["labels"], key=summary["labels"].get) == "drink water"
     assert r.stderr.strip() == "", r.stderr          # no library chatter without --verbose
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -77,3 +78,10 @@ def test_fresh_venv_with_only_the_wheel_runs_the_demo(wheel: Path, tmp_path: Pat
     for tool in (["-m", "focovil.training.retrain", "--help"], ["-m", "focovil.realtime.gui", "--help"]):   # the other doors
         r = subprocess.run([str(py), *tool], cwd=work, env=env, capture_output=True, text=True, timeout=120)
         assert r.returncode == 0 and "usage:" in r.stdout, (tool, r.stderr[-2000:])
+    # the README's API example, as written, with only the wheel installed
+    text = (ROOT / "README.md").read_text()
+    example = re.search(r"```python\n(.*?)```", text[text.index("## Use from Python"):], re.S).group(1)
+    (work / "example.py").write_text(example)
+    r = subprocess.run([str(py), "example.py"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.splitlines()[0] == "{'drink': 2}" and r.stdout.splitlines()[-1] == "2 prototypes deleted", r.stdout
