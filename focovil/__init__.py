@@ -35,7 +35,7 @@ if not (_HERE / "realtime").is_dir() and (_CHECKOUT / "realtime" / "__init__.py"
     sys.meta_path.insert(0, _CheckoutFinder())
 
 __version__ = "0.1.0"
-_API = ("open", "ActionRecognizer", "Result", "Error", "SCHEMA_VERSION", "DEMO_CLIP")
+_API = ("open", "ActionRecognizer", "Result", "Occurrence", "Error", "SCHEMA_VERSION", "DEMO_CLIP")
 __all__ = [*_API, "__version__"]
 
 

@@ -28,9 +28,10 @@ from focovil.realtime.paths import DEMO_CLIP
 from focovil.realtime.session import AppError, Control, Session
 from focovil.realtime.settings import Settings
 from focovil.realtime.skeleton import NUM_JOINTS, from_mediapipe_world
+from focovil.realtime.spotting import Occurrence, rules as spotting_rules, spot
 
 Error = AppError
-__all__ = ["ActionRecognizer", "DEMO_CLIP", "Error", "Result", "RunStats", "SCHEMA_VERSION", "open"]
+__all__ = ["ActionRecognizer", "DEMO_CLIP", "Error", "Occurrence", "Result", "RunStats", "SCHEMA_VERSION", "open"]
 
 
 @dataclass
@@ -94,6 +95,20 @@ class ActionRecognizer:
         (MediaPipe; a frame with nobody in view is NaN), for your own analysis or :meth:`recognize_skeletons`."""
         seg = self.session.capture(source, start, float("inf") if end is None else end, person=person)
         return seg.times, seg.skeletons
+
+    def segments(self, source: str | int | Path, *, windows: list[Result] | None = None,
+                 **rules: float | None) -> list[Occurrence]:
+        """Where each recorded action happens in ``source``: :class:`Occurrence` s (track, label, start,
+        end, ...) by the spotting rules of ``focovil.realtime.spotting`` (``merge_gap_s``,
+        ``min_duration_s``, ``start_offset_s``, ``end_offset_s``; None or absent: the default).
+        ``windows``: a list that receives every window's :class:`Result` (e.g. for a timeline)."""
+        try:
+            chosen = spotting_rules(**rules)
+        except ValueError as e:
+            raise Error(str(e), "spotting") from e
+        seen = windows if windows is not None else []
+        seen.extend(self.recognize(source))
+        return spot(seen, **chosen.as_dict())
 
     # ---------------------------------------------------------------- recording
     def record(self, label: str, source: str | int | Path, start: float = 0.0, end: float | None = None, *,

@@ -3,9 +3,11 @@
   focovil                                   the window on camera 0, or on the shipped clip when there is none
                                             (no display: the same demo, labels printed in the terminal)
   focovil --headless --video FILE --out labels.jsonl
+  focovil --headless --video FILE --serve 8765 --serve-wait 10   label changes to other programs (WebSocket)
   focovil record --label NAME (--video FILE --start S --end E | --camera N --seconds S)
   focovil library list | delete NAME | rename OLD NEW | export FILE | import FILE
   focovil embed --video FILE --out E.npz    the raw canonical windows of a video and their embeddings
+  focovil segments --video FILE --out S.json   where each recorded action happens: S.json, S.csv, S.track<K>.png
 
 Every command takes --library PATH (default: a file in your data folder, created on first use),
 --encoder, --pose-model, --window, --stride and --strictness. Each command is a few lines over
@@ -14,6 +16,7 @@ realtime.session.Session, which owns the library, the encoder, pose and the reco
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -36,6 +39,7 @@ from focovil.realtime.messages import summary_message
 from focovil.realtime.options import add_session_options, recognizer_from
 from focovil.realtime.paths import DEMO_CLIP
 from focovil.realtime.session import AppError, camera_available
+from focovil.realtime.stream import EventServer, parse_address
 
 
 def parser() -> argparse.ArgumentParser:
@@ -44,6 +48,12 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--headless", action="store_true", help="no window: print/write labels")
     ap.add_argument("--video", help="video file (or camera index) to recognise")
     ap.add_argument("--out", help="JSON lines output, one per window, then a summary line")
+    ap.add_argument("--serve", metavar="[HOST:]PORT", help="the event stream: each change of a person's label "
+                    "as a JSON message to WebSocket clients (README: Event stream); host default 127.0.0.1")
+    ap.add_argument("--serve-skeletons", action="store_true", help="with --serve: each message carries the skeleton")
+    ap.add_argument("--serve-wait", type=float, default=0.0, metavar="SECONDS",
+                    help="with --serve: wait up to SECONDS for a first client before reading the source, so a "
+                         "client started with the command misses nothing of a file (default 0: start at once)")
     sub = ap.add_subparsers(dest="command")
     rec = sub.add_parser("record", help="add a labelled prototype")
     add_session_options(rec)
@@ -65,25 +75,37 @@ def parser() -> argparse.ArgumentParser:
     add_session_options(emb)
     emb.add_argument("--video", required=True, help="video file, image folder or camera index")
     emb.add_argument("--out", required=True, help=".npz to write: start, end, embeddings, windows, metadata")
+    seg = sub.add_parser("segments", help="where each recorded action happens in a video (README: Action spotting)")
+    add_session_options(seg)
+    seg.add_argument("--video", required=True, help="video file, image folder or camera index")
+    seg.add_argument("--out", required=True, help="S.json to write; S.csv and S.track<K>.png go beside it")
+    seg.add_argument("--merge-gap", type=float, default=None, help="seconds; default: realtime.spotting's")
+    seg.add_argument("--min-duration", type=float, default=None, help="seconds; default: realtime.spotting's")
     return ap
 
 
-def headless(rec: ActionRecognizer, spec: str | int, out: str | None = None, echo: bool = False) -> dict:
+def headless(rec: ActionRecognizer, spec: str | int, out: str | None = None, echo: bool = False,
+             stream: EventServer | None = None) -> dict:
     """Labels for every window of a video (or camera): JSON lines to ``out`` (the message schema,
-    ``realtime.messages``), a summary returned."""
+    ``realtime.messages``), a summary returned. ``stream``: label changes and the summary go there
+    too (the lines stay the same, without skeletons)."""
     counts: dict[str, int] = {}
     tracks: dict[int, dict[str, int]] = {}
     t_start = time.perf_counter()
     s = rec.session
     sink = open(out, "w") if out else None
     try:
-        for r in rec.recognize(spec):
+        for r in rec.recognize(spec, skeletons=bool(stream and stream.skeletons)):
+            if stream:
+                stream.publish_results((r,))
             counts[r.label] = counts.get(r.label, 0) + 1
             if r.track:
                 per = tracks.setdefault(r.track, {})
                 per[r.label] = per.get(r.label, 0) + 1
             if sink:
-                sink.write(json.dumps(r.message()) + "\n")
+                line = r.message()
+                line["skeleton"] = None          # skeletons are the stream's (--serve-skeletons), never the lines'
+                sink.write(json.dumps(line) + "\n")
             if echo:
                 print(f"{r.start:7.2f}-{r.time:6.2f}s  person {r.track}  {r.label:<24} "
                       f"score {r.score:.2f}  sim {r.similarity or 0:.3f}", flush=True)
@@ -97,6 +119,8 @@ def headless(rec: ActionRecognizer, spec: str | int, out: str | None = None, ech
                                   warnings=list(s.warnings))
         if sink:
             sink.write(json.dumps(summary) + "\n")
+        if stream:
+            stream.publish(summary)
     finally:
         if sink:
             sink.close()
@@ -148,6 +172,35 @@ def embed(rec: ActionRecognizer, spec: str, out: str) -> dict:
             "window_s": s.settings.window_s, "stride_s": s.settings.stride_s, "warnings": list(s.warnings)}
 
 
+def segments(rec: ActionRecognizer, spec: str, out: str, merge_gap: float | None = None,
+             min_duration: float | None = None) -> dict:
+    """The occurrences of every recorded action in ``spec`` (``realtime.spotting``), written as
+    ``out`` (JSON), its CSV and a timeline PNG per track (``realtime.spotting_report``)."""
+    from focovil.realtime import spotting, spotting_report
+    t0, windows = time.perf_counter(), []
+    rules = spotting.rules(merge_gap_s=merge_gap, min_duration_s=min_duration)
+    found = rec.segments(spec, windows=windows, **rules.as_dict())
+    st = rec.session.settings
+    summary = spotting_report.write_all(
+        out, windows, found, rules, str(spec), encoder=rec.session.encoder.path.name, library=str(rec.library_path),
+        settings={k: getattr(st, k) for k in ("window_s", "stride_s", "smoothing", "strictness", "persons")},
+        warnings=list(rec.session.warnings))
+    return {**summary, "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def serving(a: argparse.Namespace):
+    """The event stream of ``--serve`` (a context that closes it; without the option, None), after
+    waiting ``--serve-wait`` seconds at most for a first client."""
+    if not a.serve:
+        return contextlib.nullcontext()
+    srv = EventServer(*parse_address(a.serve), skeletons=a.serve_skeletons)
+    wait = f", waiting up to {a.serve_wait:g} s for a client" if a.serve_wait > 0 else ""
+    print(f"focovil: events on {srv.url}{wait}", file=sys.stderr, flush=True)
+    if a.serve_wait > 0 and not srv.wait_for_client(a.serve_wait):
+        print(f"focovil: no client after {a.serve_wait:g} s; starting", file=sys.stderr, flush=True)
+    return srv
+
+
 def display_available() -> bool:
     """A screen for the window: an X or Wayland display, or a Qt platform chosen explicitly."""
     if os.environ.get("QT_QPA_PLATFORM") or sys.platform in ("darwin", "win32"):
@@ -164,6 +217,11 @@ def main(argv: list[str] | None = None) -> int:
             return fail(ValueError(f"library {a.action} takes {need} argument(s), got {len(a.args)}"))
     if a.command is None and a.headless and not a.video:
         return fail(ValueError("--headless needs --video FILE (or a camera index)"))
+    if a.serve:
+        try:
+            parse_address(a.serve)
+        except AppError as e:
+            return fail(e)
     if a.command is None and not (a.headless or a.video) and display_available():
         from focovil.realtime.gui.app import run_window
         return run_window(a, start=True)
@@ -175,13 +233,17 @@ def main(argv: list[str] | None = None) -> int:
                 out = library_command(s, a.action, a.args, a.merge)
             elif a.command == "embed":
                 out = embed(s, a.video, a.out)
+            elif a.command == "segments":
+                out = segments(s, a.video, a.out, a.merge_gap, a.min_duration)
             elif a.headless or a.video:
-                out = headless(s, a.video, a.out, echo=not a.out)
+                with serving(a) as stream:
+                    out = headless(s, a.video, a.out, echo=not a.out, stream=stream)
             else:
                 print("no display found: running the demo in the terminal (--headless does this on purpose)", flush=True)
                 spec = 0 if camera_available(0) else str(DEMO_CLIP)
                 print(f"FoCoViL demo on {'camera 0' if spec == 0 else DEMO_CLIP.name + ' (no camera found)'}", flush=True)
-                out = headless(s, spec, echo=True)
+                with serving(a) as stream:
+                    out = headless(s, spec, echo=True, stream=stream)
     except (AppError, LibraryError, ValueError, OSError) as e:
         return fail(e)
     print(json.dumps(out))

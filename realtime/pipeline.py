@@ -45,6 +45,7 @@ class FrameResult:
     pose_ms: float = 0.0
     overhead_ms: float = 0.0                # everything per frame that is not pose, encode or search
     selected: int | None = None             # the followed person's track
+    captured_at: float = 0.0                # time.perf_counter() when the frame was read (source.Frame)
 
 
 def sliding_window(length: int, settings: Settings) -> SlidingWindow:

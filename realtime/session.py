@@ -247,7 +247,7 @@ class Session:
                 inner = sum(w.encode_ms + w.search_ms for w in windows)
                 fr = FrameResult(frame.t, frame.index, frame.image, followed.pose if followed else None, windows,
                                  people=people, pose_ms=(t1 - t0) * 1e3, overhead_ms=max((t2 - t1) * 1e3 - inner, 0.0),
-                                 selected=followed.track if followed else None)
+                                 selected=followed.track if followed else None, captured_at=frame.captured_at)
                 self.timing.add(fr)
                 yield fr
         finally:

@@ -45,10 +45,17 @@ class RecordingDefaults:
     source: str = ""             # last source chosen ("": camera 0 if there is one, else the demo clip)
 
 
+@dataclass
+class StreamDefaults:
+    """The window's event stream (``realtime.stream``, the Settings tab): off until turned on."""
+    serve: bool = False          # serve label changes to other programs (on this machine only: 127.0.0.1)
+    serve_port: int = 8765
+
+
 # What the window stores between runs (QSettings): key -> (type, default), as in the dataclasses.
 STORED: dict[str, tuple[type, object]] = {
     **{f.name: (float, f.default) for f in fields(Settings) if f.name in ("window_s", "stride_s", "smoothing", "strictness")},
     "persons": (int, Settings().persons),
     **{f.name: (f.type if isinstance(f.type, type) else {"float": float, "int": int, "bool": bool, "str": str}[f.type],
-                f.default) for f in fields(RecordingDefaults)},
+                f.default) for cls in (RecordingDefaults, StreamDefaults) for f in fields(cls)},
 }

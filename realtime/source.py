@@ -23,7 +23,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -52,6 +52,8 @@ class Frame:
     image: np.ndarray  # [H, W, 3] uint8 BGR, as OpenCV reads it
     t: float           # seconds since the source's first frame
     index: int         # position in the source (frame number, or file position in an image folder)
+    # time.perf_counter() when the frame left its source (a paced file: when its time came): for latency
+    captured_at: float = field(default_factory=time.perf_counter, compare=False)
 
 
 def _set_cv2_log_level(level_name: str) -> int | None:

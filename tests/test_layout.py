@@ -72,7 +72,8 @@ def _names_and_strings(path: Path) -> set[str]:
 CHOOSERS = ("training/choose.py", "training/camera_open_set.py", "training/open_set.py", "training/sweep.py",
             "training/train.py", "training/loop.py", "training/retrain.py", "training/retrain_checks.py",
             "training/retrain_inputs.py", "training/data/totalcapture.py", "training/export.py",
-            "training/camera_sweep.py", "training/camera_head.py", "training/exported.py", "training/data/vicon_views.py")
+            "training/camera_sweep.py", "training/camera_head.py", "training/exported.py", "training/data/vicon_views.py",
+            "benchmarks/spotting_choice.py")
 
 
 def test_code_that_chooses_or_trains_never_reads_the_measurement_only_capture():

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -85,3 +87,24 @@ def test_fresh_venv_with_only_the_wheel_runs_the_demo(wheel: Path, tmp_path: Pat
     r = subprocess.run([str(py), "example.py"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.splitlines()[0] == "{'drink': 2}" and r.stdout.splitlines()[-1] == "2 prototypes deleted", r.stdout
+    # the README's event-stream client, against the installed command serving the demo clip (its port
+    # swapped for a free one, nothing else changed)
+    client = re.search(r"```python\n(.*?)```", text[text.index("A client in a few lines"):], re.S).group(1)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (work / "client.py").write_text(client.replace("8765", str(port)))
+    server = subprocess.Popen([str(venv / "bin" / "focovil"), "--headless", "--video", summary["source"], "--serve",
+                               f"127.0.0.1:{port}", "--serve-wait", "120", "--out", "lines.jsonl"],
+                              cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(600):
+            c = subprocess.run([str(py), "client.py"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+            if c.returncode == 0 or "onnect" not in c.stderr:      # retry only while the server is not up yet
+                break
+            time.sleep(0.5)
+        assert server.wait(timeout=300) == 0, server.stderr.read()[-2000:]
+    finally:
+        server.kill()
+    assert c.returncode == 0, c.stderr[-2000:]
+    assert c.stdout.startswith("now: ") and "person 1: drink water (action)" in c.stdout, c.stdout

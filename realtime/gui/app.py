@@ -31,10 +31,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def given_settings(args: argparse.Namespace) -> dict:
-    """The recognition settings the options give, as the window stores them (only those given)."""
+    """The recognition settings the options give, as the window stores them (only those given); the
+    ``focovil`` command's ``--serve [HOST:]PORT`` (and ``--serve-skeletons``) turn the event stream on."""
     keys = ("window_s", "stride_s", "strictness", "persons")
     given = dataclasses.asdict(settings_from(args, Settings(**dict.fromkeys(keys))))
-    return {k: v for k, v in given.items() if k in keys and v is not None}
+    out = {k: v for k, v in given.items() if k in keys and v is not None}
+    if getattr(args, "serve", None):
+        from focovil.realtime.stream import parse_address
+        host, port = parse_address(args.serve)
+        out.update(serve=True, serve_port=port, serve_host=host, serve_skeletons=bool(getattr(args, "serve_skeletons", False)))
+    return out
 
 
 def window_source(args: argparse.Namespace, store, start: bool) -> int | str | None:

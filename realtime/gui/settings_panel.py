@@ -1,4 +1,4 @@
-"""The Settings tab: strictness ("unknown" when unsure), window length, stride and smoothing."""
+"""The Settings tab: strictness ("unknown" when unsure), window length, stride and smoothing; the event stream."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,6 +8,8 @@ from PyQt5.QtWidgets import QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QWidg
 
 from focovil.realtime.settings import Settings
 from focovil.realtime.strictness import meaning
+
+from .stream_box import StreamBox
 
 
 class SettingsPanel(QWidget):
@@ -43,6 +45,8 @@ class SettingsPanel(QWidget):
         f.addRow(QLabel("\u201cIdle\u201d: a person in view who stands still (unless you recorded a still pose). "
                         "Changes apply at once (the window restarts) and are kept between runs.",
                         objectName="note", wordWrap=True))
+        self.stream = StreamBox()         # its own signals (changed, error): the stream is no recognition setting
+        f.addRow("Event stream", self.stream)
         self._boxes = {"strictness": self.strictness, "window_s": self.window, "stride_s": self.stride,
                        "smoothing": self.smoothing, "persons": self.persons}
         for box in self._boxes.values():
@@ -67,7 +71,7 @@ class SettingsPanel(QWidget):
 
     def stored(self) -> dict:
         """This panel's keys of :data:`realtime.settings.STORED` and their values."""
-        return {key: box.value() for key, box in self._boxes.items()}
+        return {**{key: box.value() for key, box in self._boxes.items()}, **self.stream.stored()}
 
     def restore(self, values: dict) -> None:
         """Shows stored (or given) values without announcing them as a change."""
@@ -76,4 +80,5 @@ class SettingsPanel(QWidget):
                 box.blockSignals(True)
                 box.setValue(int(round(values[key])) if isinstance(box, QSpinBox) else values[key])
                 box.blockSignals(False)
+        self.stream.restore(values)
         self._show_meaning()

@@ -2,7 +2,8 @@
 worker thread, and routes their signals.
 
   SourceBar      start/pause/stop_clicked  -> start(), toggle_pause(), stop()
-  SettingsPanel  changed(Settings)         -> the store and session.apply()
+  SettingsPanel  changed(Settings)         -> the store and session.apply(); its StreamBox (the event
+                 stream's server): changed -> the store, error -> the banner, .server -> the worker
   RecordPanel    capture_started(seconds), capture_ended -> the worker; save_requested(label) ->
                  session.save(); choices_used -> the store; error -> the banner
   LibraryPanel   changed -> session.refresh(); error -> the banner; message -> the status bar
@@ -118,6 +119,8 @@ class MainWindow(QMainWindow):
         self.source_bar.stop_clicked.connect(self.stop)
         self.card.label_changed.connect(self.label_changed)
         self.settings_panel.changed.connect(self._settings_changed)
+        self.settings_panel.stream.changed.connect(self.save_settings)
+        self.settings_panel.stream.error.connect(self.show_error)
         self.record.capture_started.connect(lambda seconds: self.worker and self.worker.start_recording(seconds))
         self.record.capture_ended.connect(lambda: self.worker and self.worker.end_recording())
         self.record.save_requested.connect(self.save_recording)
@@ -171,8 +174,8 @@ class MainWindow(QMainWindow):
             return
         self.clear_error()
         self.save_settings()
-        w = self.worker = RecognitionWorker(self.session, self.source_bar.spec(),
-                                            loop=self.source_bar.loop_box.isChecked())
+        w = self.worker = RecognitionWorker(self.session, self.source_bar.spec(), loop=self.source_bar.loop_box.isChecked(),
+                                            stream=lambda: self.settings_panel.stream.server)
         w.ready.connect(self._on_ready)
         w.frame_ready.connect(self._on_frame)
         w.stats.connect(self._on_stats)
@@ -313,6 +316,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802
         self.save_settings()
         self.stop()
+        self.settings_panel.stream.close_server()
         self.session.close()
         self.library_panel.library = None
         super().closeEvent(event)

@@ -4,20 +4,23 @@ Nothing here re-implements the loop: frames come from :meth:`realtime.session.Se
 also paces and loops files and pauses and stops by its :class:`~realtime.session.Control`. The
 thread adds what a window needs around it: capturing a segment of the live stream (timed, or
 "mark start" ... "mark end", the end working while paused), the stage timings every half second,
-and every problem as one readable line.
+publishing label changes to the event stream when it is on, and every problem as one readable line.
 """
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 from PyQt5.QtCore import QThread, pyqtSignal
 
+from focovil.realtime.messages import Result
 from focovil.realtime.session import AppError, Capture, Control, Session, describe_source
+from focovil.realtime.stream import EventServer
 
 # The headline of a failure, by the part that failed (AppError.what).
 HEADLINES = {"encoder": "Cannot load the encoder", "source": "Cannot open the source",
              "pose": "Cannot load the pose model", "library": "Cannot use the library",
-             "recording": "Could not save the recording"}
+             "recording": "Could not save the recording", "serve": "Cannot start the event stream"}
 
 
 def message_for(e: AppError) -> str:
@@ -30,7 +33,8 @@ def message_for(e: AppError) -> str:
 
 
 class RecognitionWorker(QThread):
-    """One run over a camera or a video file. ``spec``: camera index (int) or a file path."""
+    """One run over a camera or a video file. ``spec``: camera index (int) or a file path. ``stream``:
+    gives the event stream's server while it is on (None: off), asked every frame."""
 
     ready = pyqtSignal(object, str)          # encoder (EncoderRuntime), source description
     frame_ready = pyqtSignal(object)         # FrameResult (image, pose, windows with .aligned)
@@ -44,9 +48,10 @@ class RecognitionWorker(QThread):
     STATS_EVERY_S = 0.5
 
     def __init__(self, session: Session, spec: int | str, *, loop: bool = False, realtime: bool = True,
-                 parent=None) -> None:
+                 stream: Callable[[], EventServer | None] | None = None, parent=None) -> None:
         super().__init__(parent)
         self.session, self.spec, self.loop, self.realtime = session, spec, loop, realtime
+        self.stream, self._published_to = stream, None
         self.control = Control(while_paused=self._while_paused, on_open=self._opened,
                                on_warnings=self.source_warnings.emit)
         self._capture: Capture | None = None
@@ -88,6 +93,7 @@ class RecognitionWorker(QThread):
             for fr in s.frames(self.spec, want_aligned=True, loop=self.loop, realtime=self.realtime,
                                control=self.control):
                 self._record(fr)
+                self._publish(fr)
                 self.frame_ready.emit(fr)
                 now = time.perf_counter()
                 if now - last_stats > self.STATS_EVERY_S:
@@ -107,6 +113,17 @@ class RecognitionWorker(QThread):
             if len(s.warnings) > warned:
                 self.source_warnings.emit(s.warnings[warned:])
             self.ended.emit(reason)
+
+    def _publish(self, fr) -> None:
+        """The frame's label changes to the event stream, as ``focovil --serve`` publishes them."""
+        srv = self.stream() if self.stream is not None else None
+        if srv is None or not fr.windows:
+            return
+        if srv is not self._published_to:    # this run's first labels there: clients hear a new hello
+            self._published_to = srv
+            srv.reset()
+        bodies = {p.track: p.pose.skeleton for p in fr.people} if srv.skeletons else {}
+        srv.publish_results([Result.of(w, bodies.get(w.track)) for w in fr.windows])
 
     def _opened(self, source) -> None:
         """The source, the pose model, the encoder and the library are open."""
