@@ -20,13 +20,17 @@ def add_session_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--persons", type=int, default=None,
                     help=f"people per frame to follow, each with their own label (default {Settings().persons}; "
                          "more costs pose time, see the README)")
+    ap.add_argument("--pose-fps", type=float, default=None,
+                    help=f"frames per second given to pose, the rest passed over undecoded (0: every frame; "
+                         f"default {Settings().pose_fps:g})")
     ap.add_argument("--verbose", action="store_true", help="show the libraries' INFO/WARNING output")
 
 
 def settings_from(a: argparse.Namespace, base: Settings | None = None) -> Settings:
     """``base`` (default: :class:`Settings`) with the options that were given."""
     given = {k: v for k, v in (("window_s", a.window), ("stride_s", a.stride), ("strictness", a.strictness),
-                                             ("persons", getattr(a, "persons", None)))
+                                             ("persons", getattr(a, "persons", None)),
+                                             ("pose_fps", getattr(a, "pose_fps", None)))
              if v is not None}
     return dataclasses.replace(base or Settings(), **given)
 

@@ -30,6 +30,9 @@ class Settings:
     threshold: float | None = None
     idle_motion_m: float = 0.03  # metres of motion energy (realtime.motion) below which a window is idle
     persons: int = 1             # people per frame the pose model looks for (each gets a track and a label)
+    # Frames per second given to pose (0: every frame). The others are passed over before decoding
+    # (realtime.source.FrameSource.thin); windows keep their true timing, resampled to the encoder's rate.
+    pose_fps: float = 0.0
     # EMA weight of the past in the label's vote share: time constant 1 / (1 - 0.6) = 2.5 windows
     # (0.5 s at the default stride). One odd window never flips the label; two in a row may.
     smoothing: float = 0.6

@@ -88,13 +88,41 @@ class FrameSource:
     ``description`` a one-line summary for the UI, ``warnings`` the problems met while reading.
     """
 
+    pose_fps: float = 0.0                 # :meth:`thin`; class defaults: a subclass may read before __init__
+    _next_due: float | None = None
+
     def __init__(self, fps: float, description: str) -> None:
         self.fps = float(fps)
         self.description = description
         self.warnings: list[str] = []
         self.frames_read = 0
+        self.frames_skipped = 0   # frames passed over before decoding, for the pose rate (:meth:`thin`)
         self._ended = False
         self._closed = False
+
+    def thin(self, pose_fps: float | None) -> "FrameSource":
+        """Deliver about ``pose_fps`` frames per second of stream time (None or 0: every frame); the
+        others are passed over before they are decoded where the source allows (a file's or a
+        camera's ``grab()`` without ``retrieve()``, an image never read), so they cost neither
+        decoding, colour conversion nor pose. Timestamps stay the true ones."""
+        if pose_fps is not None and pose_fps < 0:
+            raise ValueError(f"pose rate must be 0 (every frame) or positive, got {pose_fps}")
+        self.pose_fps = float(pose_fps or 0.0)
+        return self
+
+    def _due(self, t: float) -> bool:
+        """Whether the frame at ``t`` is one to deliver at the pose rate: on a fixed schedule of
+        ``1 / pose_fps`` steps, each frame within half a source frame of its slot (a 25 fps file at 15:
+        15 a second, not 12.5); after a gap the schedule starts again at the next frame."""
+        if self.pose_fps <= 0:
+            return True
+        step, half = 1.0 / self.pose_fps, 0.5 / max(self.fps, 1e-6)
+        if self._next_due is not None and t < self._next_due - half:
+            self.frames_skipped += 1
+            return False
+        late = self._next_due is None or t - self._next_due > step
+        self._next_due = (t if late else self._next_due) + step
+        return True
 
     def _next_frame(self) -> Frame | None:  # None: end of stream
         raise NotImplementedError
@@ -185,20 +213,24 @@ class VideoFileSource(FrameSource):
         return self._last_t + 1.0 / self.fps
 
     def _next_frame(self) -> Frame | None:
-        if self._pending is not None:
+        while True:
             image, self._pending = self._pending, None
-        else:
-            ok, image = self._cap.read()
-            if not ok or image is None:
+            if image is None and not self._cap.grab():     # grab: the frame's place, not yet decoded
                 return None
-        index = self._index
-        t = self._timestamp(index)
-        self._index += 1
-        self._last_t = t
-        return Frame(image, t, index)
+            index = self._index
+            t = self._timestamp(index)
+            self._index += 1
+            self._last_t = t
+            if not self._due(t):
+                continue
+            if image is None:
+                ok, image = self._cap.retrieve()
+                if not ok or image is None:
+                    return None
+            return Frame(image, t, index)
 
     def _on_end(self) -> None:
-        n = self.frames_read
+        n = self._index                       # every frame of the file, delivered or passed over
         # Header counts estimated from the duration can be one frame high; a 1-frame shortfall is noise.
         if self.header_frames is not None and n < self.header_frames - 1:
             self.warnings.append(f"{self.path.name}: read {n} frames but the header says "
@@ -244,12 +276,18 @@ class CameraSource(FrameSource):
         self._pending: np.ndarray | None = image
         self._index = 0
 
-    def _read_within(self, timeout_s: float) -> np.ndarray | None:
+    def _read_within(self, timeout_s: float, decode: bool = True) -> np.ndarray | bool | None:
+        """The next frame (``decode=False``: True once one is grabbed, not yet decoded), or None after
+        ``timeout_s`` without one."""
         deadline = time.monotonic() + timeout_s
         while True:
-            ok, image = self._cap.read()
-            if ok and image is not None:
-                return image
+            if not decode:
+                if self._cap.grab():
+                    return True
+            else:
+                ok, image = self._cap.read()
+                if ok and image is not None:
+                    return image
             if time.monotonic() >= deadline:
                 return None
             time.sleep(_POLL_S)
@@ -257,16 +295,20 @@ class CameraSource(FrameSource):
     def _next_frame(self) -> Frame | None:
         if self._pending is not None:
             image, self._pending, t = self._pending, None, 0.0
+            self._due(t)
         else:
-            image = self._read_within(self.stall_timeout_s)
-            if image is None:
-                self.warnings.append(f"camera {self.camera_index} stopped delivering frames "
-                                     f"after {self.frames_read} frames")
-                return None
-            t = time.monotonic() - self._t0
-        frame = Frame(image, t, self._index)
-        self._index += 1
-        return frame
+            while True:
+                if self._read_within(self.stall_timeout_s, decode=False) is None:
+                    self.warnings.append(f"camera {self.camera_index} stopped delivering frames "
+                                         f"after {self.frames_read} frames")
+                    return None
+                t = time.monotonic() - self._t0
+                self._index += 1
+                if self._due(t):
+                    ok, image = self._cap.retrieve()
+                    if ok and image is not None:
+                        break
+        return Frame(image, t, self._index)
 
     def _release(self) -> None:
         self._cap.release()
@@ -310,6 +352,8 @@ class ImageFolderSource(FrameSource):
         while self._pos < len(self._files):
             i, p = self._pos, self._files[self._pos]
             self._pos += 1
+            if self.pose_fps and not self._due(i / self.fps):   # passed over at the pose rate: never read
+                continue
             image = cv2.imread(str(p), cv2.IMREAD_COLOR)
             if image is not None:
                 return i, image
@@ -319,6 +363,7 @@ class ImageFolderSource(FrameSource):
     def _next_frame(self) -> Frame | None:
         if self._pending is not None:
             item, self._pending = self._pending, None
+            self._due(item[0] / self.fps)          # the first frame: always due, it starts the schedule
         else:
             item = self._decode_next(self.warnings)
             if item is None:

@@ -103,10 +103,17 @@ class FakeCamera:
         return True
 
     def read(self) -> tuple[bool, np.ndarray | None]:
+        return self.retrieve() if self.grab() else (False, None)
+
+    def grab(self) -> bool:
         self.reads += 1
         if self.left <= 0:
-            return False, None
+            return False
         self.left -= 1
+        return True
+
+    def retrieve(self) -> tuple[bool, np.ndarray | None]:
+        self.decoded = getattr(self, "decoded", 0) + 1
         return True, np.zeros((4, 6, 3), np.uint8)
 
     def get(self, prop: int) -> float:
@@ -146,3 +153,39 @@ def test_one_reading_of_a_source_name(tmp_path, monkeypatch):
     assert parse_source("0") == "0"          # a file named 0 is a file, not camera 0
     with pytest.raises(TypeError):
         parse_source(True)
+
+
+@pytest.mark.parametrize("pose_fps, expected", [(15.0, 52), (10.0, 35), (30.0, 103), (0.0, 103)])
+def test_pose_rate_delivers_that_many_frames_a_second_at_their_true_times(drink_video: Path, pose_fps, expected) -> None:
+    """The 30 fps clip (103 frames) thinned to ``pose_fps``: the frames kept are the file's own, with their
+    own timestamps, about ``pose_fps`` a second; the rest are passed over undecoded."""
+    with open_source(drink_video) as every:
+        all_frames = {f.index: f for f in every}
+    with open_source(drink_video).thin(pose_fps) as src:
+        kept = list(src)
+    assert len(kept) == expected and src.frames_skipped == 103 - expected
+    assert all(f.t == all_frames[f.index].t and np.array_equal(f.image, all_frames[f.index].image) for f in kept)
+    if pose_fps:
+        gaps = np.diff([f.t for f in kept])
+        assert abs(np.mean(gaps) - 1 / pose_fps) < 0.1 / pose_fps
+
+
+def test_pose_rate_on_a_25fps_source_keeps_15_a_second_not_12_5(tmp_path: Path) -> None:
+    for i in range(50):                                          # 2 s of a 25 fps image folder
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((4, 6, 3), i, np.uint8))
+    with open_source(tmp_path, fps=25.0).thin(15.0) as src:
+        kept = list(src)
+    assert len(kept) == 30 and src.frames_skipped == 20
+
+
+def test_a_thinned_camera_grabs_every_frame_and_decodes_only_those_it_delivers() -> None:
+    cam = FakeCamera(frames=40)
+    with open_source(1, capture_factory=lambda index: cam, stall_timeout_s=0.05).thin(0) as src:
+        n = len(list(src))
+    assert n == 40 and cam.decoded == 40                     # no pose rate: every frame decoded
+    cam = FakeCamera(frames=40)
+    with open_source(1, capture_factory=lambda index: cam, stall_timeout_s=0.05).thin(0.001) as src:
+        kept = list(src)
+    assert len(kept) == 1 and cam.decoded == 1 and src.frames_skipped == 39   # only the first is due
+    with pytest.raises(ValueError, match="pose rate"):
+        src.thin(-1)

@@ -10,6 +10,7 @@ the pose model: a changed file is never read from a stale cache.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,17 +42,22 @@ class VideoWindows:
     windows: np.ndarray
 
 
-def skeletons(video: str | Path, cache: Path | None = CACHE) -> tuple[np.ndarray, np.ndarray]:
-    """``(times [F], canonical skeletons [F, 20, 3], NaN where nobody)`` of a video, as the app sees it."""
+def skeletons(video: str | Path, cache: Path | None = CACHE, pose_model: str | Path | None = None,
+              pose_fps: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(times [F], canonical skeletons [F, 20, 3], NaN where nobody)`` of a video, as the app sees it
+    with ``pose_model`` (default: the shipped one) at ``pose_fps`` (default: the app's)."""
     video = Path(video)
     if not video.is_file():
         raise FileNotFoundError(f"video not found: {video}")
-    key = cache / f"{video.stem}-{file_sha256(video)[:16]}-{file_sha256(DEFAULT_POSE_MODEL)[:8]}.npz" if cache else None
+    model = Path(pose_model) if pose_model else DEFAULT_POSE_MODEL
+    rate = Settings().pose_fps if pose_fps is None else float(pose_fps)
+    tag = f"-{rate:g}fps" if rate else ""          # every frame: the key the cache had before pose rates
+    key = cache / f"{video.stem}-{file_sha256(video)[:16]}-{file_sha256(model)[:8]}{tag}.npz" if cache else None
     if key is not None and key.is_file():
         d = np.load(key)
         return d["times"], d["skeletons"]
     from focovil.realtime.session import Session
-    seg = Session().capture(video)
+    seg = Session(pose_model=model, settings=dataclasses.replace(Settings(), pose_fps=rate)).capture(video)
     if key is not None:
         atomic_write(key, lambda tmp: np.savez_compressed(tmp, times=seg.times, skeletons=seg.skeletons), suffix=".npz")
     return seg.times, seg.skeletons
