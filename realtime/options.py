@@ -11,7 +11,8 @@ def add_session_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--library", help="prototype library file (default: in your user data folder)")
     ap.add_argument("--encoder", help="exported encoder file (default: the library's retrained one, else "
                                       "weights/focovil_app.pt)")
-    ap.add_argument("--pose-model", help="a pose_landmarker_{lite,full,heavy}.task (default: shipped full)")
+    ap.add_argument("--pose-model", help="lite, full or heavy (weights/POSE_MODEL.md), or a pose_landmarker .task "
+                                         "file (default: full)")
     ap.add_argument("--window", type=float, default=None, help="window length, seconds")
     ap.add_argument("--stride", type=float, default=None, help="seconds between labels")
     ap.add_argument("--strictness", type=float, default=None,

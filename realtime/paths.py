@@ -14,8 +14,24 @@ INSTALLED = (PACKAGE / "weights").is_dir()
 WEIGHTS = PACKAGE / "weights" if INSTALLED else ROOT / "weights"
 DEFAULT_ENCODER = WEIGHTS / "focovil_app.pt"
 DEFAULT_POSE_MODEL = WEIGHTS / "pose_landmarker_full.task"
+POSE_MODELS = ("lite", "full", "heavy")      # BlazePose GHUM 3D landmark models, by name (weights/POSE_MODEL.md)
 SHIPPED_LIBRARY = WEIGHTS / "default_library.sqlite3"
 DEMO_CLIP = PACKAGE / "assets" / "demo_drink_water.avi"
+
+
+def pose_model_path(spec: str | Path | None) -> Path:
+    """A pose model by name (``lite``, ``full``, ``heavy``: ``weights/pose_landmarker_<name>.task``) or
+    by path; None: the default. A named model that is not there says how to build it."""
+    if spec is None or str(spec) == "":
+        return DEFAULT_POSE_MODEL
+    if str(spec) in POSE_MODELS:
+        path = WEIGHTS / f"pose_landmarker_{spec}.task"
+        if not path.is_file():
+            raise FileNotFoundError(f"the {spec} pose model is not shipped ({path} is missing); build it with "
+                                    f"`python -m focovil.training.build_pose_bundle --variant {spec} --out {path}` "
+                                    f"or give a .task file")
+        return path
+    return Path(spec).expanduser()
 
 
 def cache_dir() -> Path:

@@ -28,7 +28,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 
-from focovil.realtime.paths import DEFAULT_POSE_MODEL  # noqa: E402
+from focovil.realtime.paths import DEFAULT_POSE_MODEL, pose_model_path  # noqa: E402
 from focovil.realtime.skeleton import from_mediapipe_world  # noqa: E402
 
 DEFAULT_MODEL = DEFAULT_POSE_MODEL
@@ -96,7 +96,7 @@ class PoseEstimator:
 
     def __init__(self, model_path: str | Path | None = DEFAULT_MODEL, num_poses: int = 1,
                  min_confidence: float = 0.5, verbose: bool = False, max_side: int = 640) -> None:
-        self.model_path = Path(model_path) if model_path is not None else DEFAULT_MODEL
+        self.model_path = pose_model_path(model_path)
         if not 1 <= int(num_poses) <= 16:
             raise ValueError(f"num_poses (people per frame) must be 1-16, got {num_poses}")
         self.num_poses = int(num_poses)

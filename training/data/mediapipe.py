@@ -18,7 +18,7 @@ import numpy as np
 
 from focovil.realtime.files import atomic_write
 from focovil.realtime.library import file_sha256
-from focovil.realtime.paths import DEFAULT_POSE_MODEL, cache_dir
+from focovil.realtime.paths import cache_dir, pose_model_path
 from focovil.realtime.pipeline import live_windows
 from focovil.realtime.settings import Settings
 
@@ -49,7 +49,7 @@ def skeletons(video: str | Path, cache: Path | None = CACHE, pose_model: str | P
     video = Path(video)
     if not video.is_file():
         raise FileNotFoundError(f"video not found: {video}")
-    model = Path(pose_model) if pose_model else DEFAULT_POSE_MODEL
+    model = pose_model_path(pose_model)
     rate = Settings().pose_fps if pose_fps is None else float(pose_fps)
     tag = f"-{rate:g}fps" if rate else ""          # every frame: the key the cache had before pose rates
     key = cache / f"{video.stem}-{file_sha256(video)[:16]}-{file_sha256(model)[:8]}{tag}.npz" if cache else None
