@@ -24,6 +24,8 @@ def add_session_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--pose-fps", type=float, default=None,
                     help=f"frames per second given to pose, the rest passed over undecoded (0: every frame; "
                          f"default {Settings().pose_fps:g})")
+    ap.add_argument("--pose-gpu", action="store_true", default=None,
+                    help="run pose on the GPU (MediaPipe's GPU delegate; needs a physical GPU, see README)")
     ap.add_argument("--verbose", action="store_true", help="show the libraries' INFO/WARNING output")
 
 
@@ -31,7 +33,8 @@ def settings_from(a: argparse.Namespace, base: Settings | None = None) -> Settin
     """``base`` (default: :class:`Settings`) with the options that were given."""
     given = {k: v for k, v in (("window_s", a.window), ("stride_s", a.stride), ("strictness", a.strictness),
                                              ("persons", getattr(a, "persons", None)),
-                                             ("pose_fps", getattr(a, "pose_fps", None)))
+                                             ("pose_fps", getattr(a, "pose_fps", None)),
+                                             ("pose_gpu", getattr(a, "pose_gpu", None)))
              if v is not None}
     return dataclasses.replace(base or Settings(), **given)
 

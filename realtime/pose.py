@@ -95,7 +95,10 @@ class PoseEstimator:
     """
 
     def __init__(self, model_path: str | Path | None = DEFAULT_MODEL, num_poses: int = 1,
-                 min_confidence: float = 0.5, verbose: bool = False, max_side: int = 640) -> None:
+                 min_confidence: float = 0.5, verbose: bool = False, max_side: int = 640, gpu: bool = False) -> None:
+        """``gpu``: MediaPipe's GPU delegate (OpenGL ES through EGL on Linux). The Linux wheel has it but
+        refuses a software renderer ("GPU emulation detected"): it needs a physical GPU and its driver;
+        :class:`PoseModelError` says so when it cannot start (``benchmarks/gpu_check.py`` measures it)."""
         self.model_path = pose_model_path(model_path)
         if not 1 <= int(num_poses) <= 16:
             raise ValueError(f"num_poses (people per frame) must be 1-16, got {num_poses}")
@@ -111,7 +114,8 @@ class PoseEstimator:
         if not verbose:
             _quiet_python_logging()
         options = vision.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(self.model_path)),
+            base_options=BaseOptions(model_asset_path=str(self.model_path),
+                                     delegate=BaseOptions.Delegate.GPU if gpu else BaseOptions.Delegate.CPU),
             running_mode=vision.RunningMode.VIDEO, num_poses=num_poses,
             min_pose_detection_confidence=min_confidence, min_pose_presence_confidence=min_confidence,
             min_tracking_confidence=min_confidence)
@@ -119,8 +123,8 @@ class PoseEstimator:
             with _quiet_stderr(not verbose):
                 self._landmarker = vision.PoseLandmarker.create_from_options(options)
         except (RuntimeError, ValueError, OSError) as e:
-            raise PoseModelError(f"cannot load pose model {self.model_path}: {e} "
-                                 "(expected a MediaPipe pose_landmarker .task bundle)") from e
+            why = str(e).rsplit(": ", 1)[-1] if gpu else f"{e} (expected a MediaPipe pose_landmarker .task bundle)"
+            raise PoseModelError(f"cannot load pose model {self.model_path}{' on the GPU' if gpu else ''}: {why}") from e
         # Closes an estimator dropped mid-run. Not at exit: by then mediapipe's executor is shut down.
         self._finalizer = weakref.finalize(self, _close_quietly, self._landmarker, verbose)
         self._finalizer.atexit = False

@@ -177,7 +177,7 @@ class Session:
         from focovil.realtime.pose import PoseEstimator
         try:
             return PoseEstimator(**({"model_path": self.pose_model} if self.pose_model else {}), verbose=self.verbose,
-                                 num_poses=self.settings.persons)
+                                 num_poses=self.settings.persons, gpu=self.settings.pose_gpu)
         except (FileNotFoundError, RuntimeError, ValueError) as e:
             raise AppError(str(e), "pose") from e
 

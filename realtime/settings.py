@@ -33,6 +33,7 @@ class Settings:
     # Frames per second given to pose (0: every frame). The others are passed over before decoding
     # (realtime.source.FrameSource.thin); windows keep their true timing, resampled to the encoder's rate.
     pose_fps: float = 0.0
+    pose_gpu: bool = False       # MediaPipe's GPU delegate (a physical GPU and its EGL driver; realtime.pose)
     # EMA weight of the past in the label's vote share: time constant 1 / (1 - 0.6) = 2.5 windows
     # (0.5 s at the default stride). One odd window never flips the label; two in a row may.
     smoothing: float = 0.6
