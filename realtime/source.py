@@ -43,6 +43,9 @@ _POLL_S = 0.02  # sleep between failed camera reads: waits for the device withou
 CaptureFactory = Callable[[Any], Any]  # (camera index or path) -> object with cv2.VideoCapture's API
 
 
+CAMERA_SIZE = (640, 480)     # width, height asked of a camera
+
+
 class SourceError(RuntimeError):
     """The camera, video file or image folder cannot deliver any frame (message names which)."""
 
@@ -263,6 +266,11 @@ class CameraSource(FrameSource):
             raise SourceError(f"camera {index} could not be opened ({_camera_hint(index)})")
         if fps is not None:
             self._cap.set(cv2.CAP_PROP_FPS, fps)  # a request; many drivers ignore it
+        # The size pose works at (realtime.pose: frames are scaled to 640 px on the long side), not the
+        # largest the camera offers: a smaller frame costs less to capture, decode and convert. A request;
+        # the driver picks its nearest mode.
+        self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, CAMERA_SIZE[0])
+        self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, CAMERA_SIZE[1])
         reported = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         nominal = reported if _sane_fps(reported) else (fps or DEFAULT_FPS)
         image = self._read_within(first_frame_timeout_s)

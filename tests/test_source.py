@@ -120,6 +120,7 @@ class FakeCamera:
         return 0.0
 
     def set(self, prop: int, value: float) -> bool:
+        self.asked = {**getattr(self, "asked", {}), prop: value}
         return False
 
     def release(self) -> None:
@@ -187,5 +188,6 @@ def test_a_thinned_camera_grabs_every_frame_and_decodes_only_those_it_delivers()
     with open_source(1, capture_factory=lambda index: cam, stall_timeout_s=0.05).thin(0.001) as src:
         kept = list(src)
     assert len(kept) == 1 and cam.decoded == 1 and src.frames_skipped == 39   # only the first is due
+    assert cam.asked == {cv2.CAP_PROP_FRAME_WIDTH: 640, cv2.CAP_PROP_FRAME_HEIGHT: 480}   # the size pose needs
     with pytest.raises(ValueError, match="pose rate"):
         src.thin(-1)
