@@ -70,3 +70,21 @@ def test_resample_frames_keeps_end_points():
     seq = np.arange(10, dtype=np.float32)[:, None, None] * np.ones((1, 2, 3), np.float32)
     out = resample_frames(seq, 4)
     assert out.shape == (4, 2, 3) and out[0, 0, 0] == 0 and out[-1, 0, 0] == 9
+
+
+def test_the_training_crop_resamples_as_the_app_does(nwucla):
+    """``ClipBank.crop`` (batched, torch) and the app's ``resample_by_time`` (one sequence, numpy) give
+    the same frames for the same stretch of a real clip, so training sees windows as the app makes them."""
+    import torch
+
+    from focovil.realtime.window import resample_by_time
+    clips = [c for c in load_nwucla(nwucla)[:40] if len(c.skeleton) > 20][:6]
+    bank = ClipBank(clips)
+    np.testing.assert_allclose(bank.full(32).numpy(), np.stack([resample_frames(c.skeleton, 32) for c in clips]),
+                               atol=1e-5)
+    start, end = torch.tensor([0.1, 0.25, 0.0, 0.5, 0.33, 0.7]), torch.tensor([0.6, 0.9, 0.3, 1.0, 0.34, 0.95])
+    got = bank.crop(torch.arange(len(clips)), start, end, 20).numpy()
+    for c, s, e, g in zip(clips, start.tolist(), end.tolist(), got):
+        last = len(c.skeleton) - 1
+        want = resample_by_time(np.arange(len(c.skeleton), dtype=np.float64), c.skeleton, 20, s * last, e * last)
+        np.testing.assert_allclose(g, want, atol=1e-5)

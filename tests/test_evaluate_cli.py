@@ -1,5 +1,6 @@
 """The shipped encoders and the command-line tools that measure them."""
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,12 @@ def test_shipped_encoders_load_with_their_metadata():
     proto, app = load_encoder(PROTOCOL, device="cpu"), load_encoder(APP, device="cpu")
     assert proto.meta.train_views == [1, 2], "the protocol encoder must never have seen view 3"
     assert 3 in app.meta.train_views
-    assert proto.meta.metrics["cross-view"]["encoder"]["knn1"] > 0.8
+    # the model card's row for the shipped protocol file is the file's own recorded numbers (a re-export
+    # with new numbers and an old card, or the reverse, fails here; the next test re-measures them)
+    recorded = proto.meta.metrics["cross-view"]["encoder"]
+    row = re.search(r"\| shipped `focovil_protocol.pt` \(seed 0\) \| ([\d.]+) \| ([\d.]+) \|",
+                    (ROOT / "weights" / "README.md").read_text())
+    assert row and (float(row[1]), float(row[2])) == (round(100 * recorded["knn1"], 1), round(100 * recorded["linear"], 1))
 
 
 def test_evaluate_reproduces_the_protocol_encoders_recorded_numbers(shared_dir, tmp_path):

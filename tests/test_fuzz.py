@@ -85,14 +85,16 @@ def edited_export(src: Path, dst: Path, rng: np.random.Generator) -> None:
 
 
 def test_damaged_or_edited_library_exports_never_change_the_library(tmp_path):
-    target = tmp_path / "mine.sqlite3"
-    shutil.copyfile(SHIPPED_LIBRARY, target)
-    with Library(target) as lib:
-        lib.rename_label("pick up", "my pick up")           # so an import has something new to add
-        export = tmp_path / "export.sqlite3"
+    """Each export goes into a library that has none of its prototypes (prototypes are matched by uid,
+    so the library it came from would take nothing): an accepted import must add prototypes, a
+    refused one must leave the library byte for byte as it was."""
+    export = tmp_path / "export.sqlite3"
+    with Library(SHIPPED_LIBRARY) as lib:
         lib.export_to(export)
-    shutil.copyfile(SHIPPED_LIBRARY, target)
-    before = library_digest(target)
+    target = tmp_path / "mine.sqlite3"
+    with Library(target) as lib:
+        lib.add_prototype("my own", np.zeros((32, 20, 3), np.float32) + np.linspace(0, 1, 32)[:, None, None])
+    before, before_bytes = library_digest(target), target.read_bytes()
     data = export.read_bytes()
     rng = np.random.default_rng(SEED)
     outcomes = {"imported": 0, "refused": 0}
@@ -106,13 +108,15 @@ def test_damaged_or_edited_library_exports_never_change_the_library(tmp_path):
         shutil.copyfile(target, work)
         try:
             with Library(work) as lib:
-                lib.import_from(f)
+                added = lib.import_from(f)
+            assert added > 0 and library_digest(work) != before, f"case {case}: an accepted import added nothing"
             outcomes["imported"] += 1
         except LibraryError as e:
             assert f.name in str(e), str(e)
-            assert library_digest(work) == before, f"case {case}: a refused import changed the library"
+            assert work.read_bytes() == before_bytes, f"case {case}: a refused import changed the library file"
+            assert library_digest(work) == before
             outcomes["refused"] += 1
-    assert outcomes["refused"] >= 60, outcomes
+    assert outcomes["refused"] >= 60 and outcomes["imported"] >= 10, outcomes
 
 
 def test_bad_nwucla_json_is_refused_naming_the_file(shared_dir, tmp_path):

@@ -440,7 +440,7 @@ def test_two_people_each_get_a_label_at_them_and_a_click_follows_one(qtbot, tmp_
     lists both, and a click on one makes the window follow that person."""
     from PyQt5.QtCore import QPoint, QSettings, Qt
 
-    from focovil.training.data.side_by_side import FALL_AND_DRINK, two_person_clip
+    from focovil.training.data.side_by_side import FALL_AND_DRINK, side_of, two_person_clip
     lib = tmp_path / "lib.sqlite3"
     shutil.copyfile(SHIPPED_LIBRARY, lib)
     clip = two_person_clip(shared_dir / "data/videos", FALL_AND_DRINK, tmp_path / "two.avi")
@@ -460,7 +460,12 @@ def test_two_people_each_get_a_label_at_them_and_a_click_follows_one(qtbot, tmp_
     people = list(w.video._people)
     assert len({o.track for o in people}) == 2 and sum(o.followed for o in people) == 1
     assert all(f"person {o.track}" in w.card.people_view.text() for o in people)
-    assert {o.label for o in people} & {"falling", "drink water"}, [o.label for o in people]
+    truth = {"left": "falling", "right": "drink water"}                 # FALL_AND_DRINK: identity is the side
+    side = {o.track: side_of(o.landmarks) for o in people}
+    assert set(side.values()) == {"left", "right"}
+    assert all(o.label != truth["right" if side[o.track] == "left" else "left"] for o in people), \
+        [(side[o.track], o.label) for o in people]                        # never the other person's action
+    assert any(o.label == truth[side[o.track]] for o in people), [(side[o.track], o.label) for o in people]
     shot(w, "two_people.png")
     other = next(o for o in people if not o.followed)
     r = w.video.image_rect()

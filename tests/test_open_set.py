@@ -6,6 +6,7 @@ import dataclasses
 from collections import Counter
 
 import numpy as np
+import pytest
 
 from focovil.realtime.classify import IDLE, UNKNOWN
 from focovil.realtime.encoder import file_metadata
@@ -52,21 +53,35 @@ def test_a_real_person_standing_still_is_idle_until_a_still_pose_is_recorded(sha
 
 
 def test_headless_json_says_which_state(shared_dir, tmp_path):
+    """The same clip against the shipped library (its "pick up" was recorded from it) and an empty
+    one: every line's state follows from its label, and the two runs differ as they must."""
+    import shutil
+
+    from focovil.realtime.paths import SHIPPED_LIBRARY
     from tests.test_cli import lines, main_py
-    out = tmp_path / "labels.jsonl"
-    r = main_py("--headless", "--video", str(shared_dir / NTU / "S001C001P004R001A006_rgb.avi"), "--out", str(out),
-                "--library", str(tmp_path / "lib.sqlite3"), "--strictness", "30")
-    assert r.returncode == 0, r.stderr[-2000:]
-    rows = lines(out)[:-1]
-    assert rows and all(row["state"] in ("action", "unknown", "idle", "no person") for row in rows)
-    assert all(row["motion"] is None or row["motion"] > 0 for row in rows)
+    shutil.copyfile(SHIPPED_LIBRARY, tmp_path / "shipped.sqlite3")
+    runs = {}
+    for name in ("shipped", "empty"):
+        out = tmp_path / f"{name}.jsonl"
+        r = main_py("--headless", "--video", str(shared_dir / NTU / "S001C001P004R001A006_rgb.avi"), "--out", str(out),
+                    "--library", str(tmp_path / f"{name}.sqlite3"), "--strictness", "30")
+        assert r.returncode == 0, r.stderr[-2000:]
+        runs[name] = lines(out)[:-1]
+        assert runs[name] and all(row["state"] == ("action" if row["label"] not in (UNKNOWN, IDLE, "no person")
+                                                   else row["label"]) for row in runs[name])
+        assert all(row["motion"] > Settings().idle_motion_m for row in runs[name])      # the person moves throughout
+    assert {(row["state"], row["label"]) for row in runs["shipped"]} == {("action", "pick up")}
+    assert {(row["state"], row["label"], row["similarity"]) for row in runs["empty"]} == {(UNKNOWN, UNKNOWN, None)}
 
 
 def test_shipped_encoders_carry_a_strictness_table_that_tightens_with_the_level():
     for f in (DEFAULT_ENCODER, DEFAULT_ENCODER.with_name("focovil_protocol.pt")):
         meta = file_metadata(f)
         t = meta.metrics["strictness"]
-        assert "v03" not in t["data"] and np.all(np.diff(t["thresholds"]) >= 0), f
+        assert np.all(np.diff(t["thresholds"]) >= 0), f
+        # the app's reader gives the table's own threshold at each measured level (and between two, a value between)
+        assert [threshold_at(meta, lv) for lv in t["levels"]] == pytest.approx(t["thresholds"], abs=1e-6), f
+        assert t["thresholds"][21] <= threshold_at(meta, 27.5) <= t["thresholds"][22], f
         assert np.all(np.diff(t["named_right"]) <= 1e-9) and np.all(np.diff(t["rejected"]) >= -1e-9)
         assert threshold_at(meta, 0) < threshold_at(meta, Settings().strictness) < threshold_at(meta, 50)
 
