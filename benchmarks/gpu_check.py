@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,8 +46,16 @@ def timed(fn, repeat: int) -> tuple[object, float]:
     return out, round(float(np.median(times)), 3)
 
 
+def library_copy() -> Path:
+    """A temporary copy of the shipped library: opening a library may write (journal mode, embeddings),
+    and a check never changes a shipped file."""
+    out = Path(tempfile.mkdtemp(prefix="gpu_check_")) / "library.sqlite3"
+    shutil.copyfile(SHIPPED_LIBRARY, out)
+    return out
+
+
 def real_windows() -> np.ndarray:
-    with Library(SHIPPED_LIBRARY) as lib:
+    with Library(library_copy()) as lib:
         return np.stack([lib.window(p.id) for p in lib.prototypes()]).astype(np.float32)
 
 
@@ -106,7 +116,7 @@ def check_end_to_end(cuda: bool, pose_gpu: bool) -> dict:
         return {"ran": False, "why": "no CUDA device for the encoder"}
     runs = {}
     for name, device, on_gpu in (("cpu", "cpu", False), ("gpu", "cuda", pose_gpu)):
-        with open_recognizer(SHIPPED_LIBRARY, device=device) as rec:
+        with open_recognizer(library_copy(), device=device) as rec:
             rec.session.settings.pose_gpu = on_gpu
             t0 = time.perf_counter()
             runs[name] = ([r.label for r in rec.recognize(DEMO_CLIP)], time.perf_counter() - t0)

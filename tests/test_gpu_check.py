@@ -11,10 +11,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_gpu_check_runs_and_says_what_it_found(tmp_path):
+    from focovil.realtime.paths import SHIPPED_LIBRARY
+    shipped = SHIPPED_LIBRARY.read_bytes()
     out = tmp_path / "gpu.json"
     r = subprocess.run([sys.executable, "benchmarks/gpu_check.py", "--json", str(out)], cwd=ROOT,
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
+    assert SHIPPED_LIBRARY.read_bytes() == shipped          # a check never changes a shipped file
     result = json.loads(out.read_text())
     assert json.loads(r.stdout) == result
     checks = result["checks"]
