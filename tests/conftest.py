@@ -35,3 +35,18 @@ def torchrun(nproc: int) -> list[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", f"--master_port={port}"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shipped_files_stay_as_shipped():
+    """No test may change a shipped file (opening a library in place rewrites its journal mode, a
+    benchmark could re-export an encoder): every file in weights/ is compared after the whole run."""
+    import hashlib
+
+    def digest() -> dict[str, str]:
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((PROJECT_ROOT / "weights").iterdir())
+                if p.is_file()}
+    before = digest()
+    yield
+    after = digest()
+    assert after == before, f"tests changed shipped files: {sorted(k for k in after if after.get(k) != before.get(k))}"
