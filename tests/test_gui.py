@@ -326,6 +326,7 @@ print("XCB-OK", os.environ["QT_QPA_PLATFORM_PLUGIN_PATH"])
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="Xvfb not installed (apt-get install xvfb)")
 def test_starts_on_a_real_x_display_despite_cv2(tmp_path):
     """Regression: cv2's import points Qt at its own xcb plugin, which aborts PyQt5's Qt."""
@@ -353,6 +354,7 @@ def _child_running(parent: int, needle: str) -> int | None:
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run not installed (Debian package xvfb)")
 def test_main_command_shows_live_labels_on_a_real_x_display(tmp_path):
     """The README's main command, as a desktop user runs it on xcb: the window opens on the shipped
