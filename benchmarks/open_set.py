@@ -72,13 +72,15 @@ def kinder_gator(fn, table: dict, path: str) -> dict:
                                   table["thresholds"], n_enrolled=8))
 
 
-def mediapipe(fn, table: dict, videos: str) -> dict:
+def mediapipe(fn, table: dict, videos: str, pose_model: str | Path | None = None, pose_fps: float | None = None) -> dict:
+    """``pose_model`` / ``pose_fps``: the skeletons as the app makes them with that model and pose rate."""
     def seg(name):
-        t, s = mp.skeletons(Path(videos) / mp.NTU[name][0])
+        t, s = mp.skeletons(Path(videos) / mp.NTU[name][0], pose_model=pose_model, pose_fps=pose_fps)
         return fn(np.stack(segment_windows(t, s, WINDOW, Settings().window_s)))
 
     def live(rel):
-        return fn(mp.video_windows(videos, rel, WINDOW).windows)
+        t, s = mp.skeletons(Path(videos) / rel, pose_model=pose_model, pose_fps=pose_fps)
+        return fn(mp.stream_windows(rel, t, s, WINDOW).windows)
     library = {"drink water": seg("drink water"), "falling": seg("falling cam1"), "pick up": seg("pick up")}
     actions = {"drink water": live(mp.NTU["drink water"][0]), "pick up": live(mp.NTU["pick up"][0])}
     enrolled_q = np.concatenate([live(mp.NTU["falling cam2"][0]), live(mp.NTU["falling P007"][0])])

@@ -62,11 +62,16 @@ def pct(a: list[float]) -> dict:
     return {"p50": round(float(np.percentile(a, 50)), 3), "p95": round(float(np.percentile(a, 95)), 3)} if a else {}
 
 
-def run(clip: Path, persons: int, workdir: Path, sides: bool = False) -> dict:
-    settings = dataclasses.replace(Settings(), persons=persons)
-    pose, over, per_person, tracks, max_people, t_end = [], [], [], set(), 0, 0.0
+def run(clip: Path, persons: int, workdir: Path, sides: bool = False, pose_model: str | Path | None = None,
+        pose_fps: float = 0.0, library: Path | None = None) -> dict:
+    """One clip with ``persons`` looked for (``pose_model`` / ``pose_fps``: the app's options; ``library``:
+    a library file to label with, default a fresh empty one). ``frame_to_label_ms``: as
+    benchmarks/pipeline_latency.py, for frames that complete a window."""
+    settings = dataclasses.replace(Settings(), persons=persons, pose_fps=pose_fps)
+    pose, over, per_person, e2e, tracks, max_people, t_end = [], [], [], [], set(), 0, 0.0
     seen, both, frames = {"left": [], "right": []}, 0, 0
-    with Session(workdir / f"lib{persons}.sqlite3", DEFAULT_ENCODER, settings=settings, device="cpu") as s:
+    lib = library or workdir / f"lib{persons}.sqlite3"
+    with Session(lib, DEFAULT_ENCODER, pose_model=pose_model, settings=settings, device="cpu") as s:
         for fr in s.frames(clip):
             frames += 1
             if sides:
@@ -76,14 +81,17 @@ def run(clip: Path, persons: int, workdir: Path, sides: bool = False) -> dict:
                     seen[side].append((fr.t, k))
             pose.append(fr.pose_ms)
             over.append(fr.overhead_ms)
+            inner = sum(w.encode_ms + w.search_ms for w in fr.windows)
             if fr.people:
-                inner = sum(w.encode_ms + w.search_ms for w in fr.windows)
                 per_person.append((fr.overhead_ms + inner) / len(fr.people))
+            if any(w.encode_ms for w in fr.windows):
+                e2e.append(fr.pose_ms + fr.overhead_ms + inner)
             tracks |= {p.track for p in fr.people}
             max_people = max(max_people, len(fr.people))
             t_end = fr.t
     minutes = max(t_end, 1e-6) / 60
     return {"persons": persons, "pose_ms": pct(pose), "overhead_ms": pct(over), "per_person_ms": pct(per_person),
+            "frame_to_label_ms": pct(e2e),
             "tracks": len(tracks), "max_people": max_people,
             "id_switches_per_minute": round(max(len(tracks) - max_people, 0) / minutes, 1), "seconds_of_video": round(t_end, 2),
             "frames": frames, **({"true_id_switches": true_switches(seen), "frames_both_found": both} if sides else {})}

@@ -37,9 +37,10 @@ __all__ = ["ActionRecognizer", "DEMO_CLIP", "Error", "Occurrence", "Result", "Ru
 @dataclass
 class RunStats:
     """What the last :meth:`ActionRecognizer.recognize` run saw, counted as it goes."""
-    frames: int = 0
+    frames: int = 0                 # frames given to pose
     frames_with_person: int = 0
     results: int = 0
+    frames_skipped: int = 0         # frames passed over at the pose rate (``pose_fps``), counted at the end
 
 
 def open(library: str | Path | None = None, *, encoder: str | Path | None = None, pose_model: str | Path | None = None,
@@ -67,13 +68,17 @@ class ActionRecognizer:
         one :class:`Result` per window per tracked person (every ``stride_s`` seconds).
         ``skeletons``: attach each person's canonical skeleton; ``realtime``: pace a file to its clock."""
         self.stats = stats = RunStats()
-        for fr in self.session.frames(source, realtime=realtime, control=control):
-            stats.frames += 1
-            stats.frames_with_person += fr.pose is not None
-            bodies = {p.track: p.pose.skeleton for p in fr.people} if skeletons else {}
-            for w in fr.windows:
-                stats.results += 1
-                yield Result.of(w, bodies.get(w.track))
+        skipped_before = self.session.frames_skipped
+        try:
+            for fr in self.session.frames(source, realtime=realtime, control=control):
+                stats.frames += 1
+                stats.frames_with_person += fr.pose is not None
+                bodies = {p.track: p.pose.skeleton for p in fr.people} if skeletons else {}
+                for w in fr.windows:
+                    stats.results += 1
+                    yield Result.of(w, bodies.get(w.track))
+        finally:
+            stats.frames_skipped = self.session.frames_skipped - skipped_before
 
     def recognize_skeletons(self, skeletons: np.ndarray, times: np.ndarray | None = None, *, fps: float | None = None,
                             track: int = 0) -> list[Result]:

@@ -132,6 +132,7 @@ class Session:
         self.selected: int | None = None      # the track the user picked (the window: a click on a person)
         self._followed: int | None = None
         self.warnings: list[str] = []
+        self.frames_skipped = 0               # frames passed over at the pose rate (settings.pose_fps), all runs
         self._pending_settings = self._pending_refresh = False
 
     # ------------------------------------------------------------------ parts
@@ -287,6 +288,7 @@ class Session:
     def _stream(self, spec: int | str, src: FrameSource, loop: bool, realtime: bool, ctl: Control) -> Iterator[Frame]:
         is_file = not isinstance(spec, int)
         offset, wall0, t0 = 0.0, None, None
+        counted = None                      # the source whose skipped frames were added already
         try:
             while True:
                 last_t = None
@@ -315,10 +317,14 @@ class Session:
                     return
                 if src.warnings and ctl.on_warnings is not None:
                     ctl.on_warnings(list(src.warnings))
+                self.frames_skipped += src.frames_skipped
+                counted = src
                 src.close()
                 offset = last_t + 1.0 / max(src.fps, 1.0)
                 src = self.source(spec)
         finally:
+            if src is not counted:
+                self.frames_skipped += src.frames_skipped
             src.close()
 
     def windows(self, spec: str | int | Path) -> Iterator[Window]:

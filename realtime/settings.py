@@ -32,7 +32,10 @@ class Settings:
     persons: int = 1             # people per frame the pose model looks for (each gets a track and a label)
     # Frames per second given to pose (0: every frame). The others are passed over before decoding
     # (realtime.source.FrameSource.thin); windows keep their true timing, resampled to the encoder's rate.
-    pose_fps: float = 0.0
+    # 10: the lowest rate within 1 point of every frame on held-out camera skeletons (`python -m
+    # focovil.training.choose pose-rate`, docs/experiments/pose_rate_choice.json); through the real video
+    # path it costs 0.45x of every frame at the same accuracy (benchmarks/pipeline_cost.py).
+    pose_fps: float = 10.0
     pose_gpu: bool = False       # MediaPipe's GPU delegate (a physical GPU and its EGL driver; realtime.pose)
     # EMA weight of the past in the label's vote share: time constant 1 / (1 - 0.6) = 2.5 windows
     # (0.5 s at the default stride). One odd window never flips the label; two in a row may.

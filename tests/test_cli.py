@@ -50,7 +50,8 @@ def test_headless_writes_a_line_per_window_and_a_summary(shared_dir, tmp_path, l
     assert r.returncode == 0, r.stderr[-2000:]
     rows = lines(out)
     windows, summary = rows[:-1], rows[-1]
-    assert summary["summary"] and summary["frames"] == 103 and summary["windows"] == len(windows) > 0
+    assert summary["summary"] and summary["frames"] + summary["frames_skipped"] == 103 and summary["windows"] == len(windows) > 0
+    assert summary["pose_fps"] == 10 and 30 <= summary["frames"] <= 40          # the default pose rate: 10 of 30 fps
     assert all(set(w) == SCHEMA_KEYS and w["schema"] == SCHEMA_VERSION for w in windows)   # the API's Result, as is
     assert summary["schema"] == SCHEMA_VERSION and summary["type"] == "summary"
     assert max(summary["labels"], key=summary["labels"].get) == "drink water"

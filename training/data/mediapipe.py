@@ -45,12 +45,14 @@ class VideoWindows:
 def skeletons(video: str | Path, cache: Path | None = CACHE, pose_model: str | Path | None = None,
               pose_fps: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(times [F], canonical skeletons [F, 20, 3], NaN where nobody)`` of a video, as the app sees it
-    with ``pose_model`` (default: the shipped one) at ``pose_fps`` (default: the app's)."""
+    with ``pose_model`` (default: the shipped full one) at ``pose_fps`` (default 0: pose on every frame,
+    the protocol every recorded evaluation number uses; the app's own rate is measured beside it by
+    ``benchmarks/pipeline_cost.py``)."""
     video = Path(video)
     if not video.is_file():
         raise FileNotFoundError(f"video not found: {video}")
     model = pose_model_path(pose_model)
-    rate = Settings().pose_fps if pose_fps is None else float(pose_fps)
+    rate = 0.0 if pose_fps is None else float(pose_fps)
     tag = f"-{rate:g}fps" if rate else ""          # every frame: the key the cache had before pose rates
     key = cache / f"{video.stem}-{file_sha256(video)[:16]}-{file_sha256(model)[:8]}{tag}.npz" if cache else None
     if key is not None and key.is_file():
