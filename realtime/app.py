@@ -112,7 +112,7 @@ def headless(rec: ActionRecognizer, spec: str | int, out: str | None = None, ech
         p50 = {f"{k}_ms_p50": None if v is None else round(v, 3) for k, v in
                ((k, s.timing.percentile(k, 50)) for k in ("pose", "encode", "search", "overhead"))}
         summary = summary_message(source=str(spec), frames=rec.stats.frames, frames_with_person=rec.stats.frames_with_person,
-                                  frames_skipped=rec.stats.frames_skipped, pose_fps=s.settings.pose_fps,
+                                  frames_skipped=rec.stats.frames_skipped, pose_fps=s.settings.pose_rate(),
                                   windows=sum(counts.values()), labels=counts, tracks=len(tracks),
                                   labels_by_track={str(k): v for k, v in sorted(tracks.items())},
                                   prototypes=len(s.recognizer.labels), encoder=s.encoder.path.name,

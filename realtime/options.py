@@ -22,8 +22,8 @@ def add_session_options(ap: argparse.ArgumentParser) -> None:
                     help=f"people per frame to follow, each with their own label (default {Settings().persons}; "
                          "more costs pose time, see the README)")
     ap.add_argument("--pose-fps", type=float, default=None,
-                    help=f"frames per second given to pose, the rest passed over undecoded (0: every frame; "
-                         f"default {Settings().pose_fps:g})")
+                    help="frames per second given to pose, the rest passed over undecoded (0: every frame; "
+                         "default: 10 for one person, every frame for several; README: Cost of the live pipeline)")
     ap.add_argument("--pose-gpu", action="store_true", default=None,
                     help="run pose on the GPU (MediaPipe's GPU delegate; needs a physical GPU, see README)")
     ap.add_argument("--verbose", action="store_true", help="show the libraries' INFO/WARNING output")

@@ -184,7 +184,7 @@ class Session:
 
     def source(self, spec: str | int | Path) -> FrameSource:
         try:
-            return open_source(parse_source(spec)).thin(self.settings.pose_fps)
+            return open_source(parse_source(spec)).thin(self.settings.pose_rate())
         except (SourceError, ValueError, TypeError) as e:
             raise AppError(str(e), "source") from e
 

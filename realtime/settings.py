@@ -30,17 +30,29 @@ class Settings:
     threshold: float | None = None
     idle_motion_m: float = 0.03  # metres of motion energy (realtime.motion) below which a window is idle
     persons: int = 1             # people per frame the pose model looks for (each gets a track and a label)
-    # Frames per second given to pose (0: every frame). The others are passed over before decoding
-    # (realtime.source.FrameSource.thin); windows keep their true timing, resampled to the encoder's rate.
-    # 10: the lowest rate within 1 point of every frame on held-out camera skeletons (`python -m
-    # focovil.training.choose pose-rate`, docs/experiments/pose_rate_choice.json); through the real video
-    # path it costs 0.45x of every frame at the same accuracy (benchmarks/pipeline_cost.py).
-    pose_fps: float = 10.0
+    # Frames per second given to pose (0: every frame; None: :meth:`pose_rate` decides). The others are
+    # passed over before decoding (realtime.source.FrameSource.thin); windows keep their true timing.
+    pose_fps: float | None = None
     pose_gpu: bool = False       # MediaPipe's GPU delegate (a physical GPU and its EGL driver; realtime.pose)
     # EMA weight of the past in the label's vote share: time constant 1 / (1 - 0.6) = 2.5 windows
     # (0.5 s at the default stride). One odd window never flips the label; two in a row may.
     smoothing: float = 0.6
     hysteresis: float = 0.15     # a switch of label needs this lead in smoothed vote share
+
+
+    def pose_rate(self) -> float:
+        """The pose rate in effect: ``pose_fps`` if given; else 10 fps for one person, every frame for
+        several. 10: the lowest rate within 1 point of every frame on held-out camera skeletons (`python
+        -m focovil.training.choose pose-rate`, docs/experiments/pose_rate_choice.json), 0.45x the CPU
+        of every frame through the real video path at the same accuracy (benchmarks/pipeline_cost.py).
+        Several people: at 10 or 15 fps MediaPipe stopped finding the second, partly seen person of the
+        arm-wrestling clip (34 of 280 frames with both at every frame, 0 of 100 at 10 fps)."""
+        if self.pose_fps is not None:
+            return float(self.pose_fps)
+        return SINGLE_PERSON_POSE_FPS if self.persons == 1 else 0.0
+
+
+SINGLE_PERSON_POSE_FPS = 10.0
 
 
 @dataclass
