@@ -45,11 +45,13 @@ class RunStats:
 
 def open(library: str | Path | None = None, *, encoder: str | Path | None = None, pose_model: str | Path | None = None,
          strictness: float | None = None, persons: int | None = None, window_s: float | None = None,
-         stride_s: float | None = None, device: str | None = None, verbose: bool = False) -> "ActionRecognizer":
+         stride_s: float | None = None, pose_fps: float | None = None, redetect: bool | None = None,
+         device: str | None = None, verbose: bool = False) -> "ActionRecognizer":
     """An :class:`ActionRecognizer` on ``library`` (a path; None: your default library, created from
     the shipped demo library on first use). Every other argument defaults to the app's own setting."""
     given = {k: v for k, v in (("strictness", strictness), ("persons", persons), ("window_s", window_s),
-                               ("stride_s", stride_s)) if v is not None}
+                               ("stride_s", stride_s), ("pose_fps", pose_fps), ("redetect", redetect))
+             if v is not None}
     return ActionRecognizer(Session(library, encoder, pose_model, dataclasses.replace(Settings(), **given),
                                     verbose=verbose, device=device))
 

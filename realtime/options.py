@@ -26,6 +26,9 @@ def add_session_options(ap: argparse.ArgumentParser) -> None:
                          "default: 10 for one person, every frame for several; README: Cost of the live pipeline)")
     ap.add_argument("--pose-gpu", action="store_true", default=None,
                     help="run pose on the GPU (MediaPipe's GPU delegate; needs a physical GPU, see README)")
+    ap.add_argument("--redetect", action="store_true", default=None,
+                    help="with --persons above 1: look again where a person was lost (people who touch or "
+                         "overlap; costs pose time and may switch ids, see README: Several people)")
     ap.add_argument("--verbose", action="store_true", help="show the libraries' INFO/WARNING output")
 
 
@@ -34,7 +37,8 @@ def settings_from(a: argparse.Namespace, base: Settings | None = None) -> Settin
     given = {k: v for k, v in (("window_s", a.window), ("stride_s", a.stride), ("strictness", a.strictness),
                                              ("persons", getattr(a, "persons", None)),
                                              ("pose_fps", getattr(a, "pose_fps", None)),
-                                             ("pose_gpu", getattr(a, "pose_gpu", None)))
+                                             ("pose_gpu", getattr(a, "pose_gpu", None)),
+                                             ("redetect", getattr(a, "redetect", None)))
              if v is not None}
     return dataclasses.replace(base or Settings(), **given)
 

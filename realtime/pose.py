@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 
 from focovil.realtime.paths import DEFAULT_POSE_MODEL, pose_model_path  # noqa: E402
+from focovil.realtime.redetect import Redetector  # noqa: E402
 from focovil.realtime.skeleton import from_mediapipe_world  # noqa: E402
 
 DEFAULT_MODEL = DEFAULT_POSE_MODEL
@@ -95,8 +96,13 @@ class PoseEstimator:
     """
 
     def __init__(self, model_path: str | Path | None = DEFAULT_MODEL, num_poses: int = 1,
-                 min_confidence: float = 0.5, verbose: bool = False, max_side: int = 640, gpu: bool = False) -> None:
-        """``gpu``: MediaPipe's GPU delegate (OpenGL ES through EGL on Linux). The Linux wheel has it but
+                 min_confidence: float = 0.5, verbose: bool = False, max_side: int = 640, gpu: bool = False,
+                 redetect: bool = False) -> None:
+        """``redetect`` (only with ``num_poses > 1``; off by default): when fewer people are found than
+        a moment ago, look again where one was lost, with the people found painted out, since people
+        who overlap are otherwise merged into one (:mod:`realtime.redetect`; measured, and why it is
+        not on by default, in ``benchmarks/overlap.py`` / README "Several people: tracks").
+        ``gpu``: MediaPipe's GPU delegate (OpenGL ES through EGL on Linux). The Linux wheel has it but
         refuses a software renderer ("GPU emulation detected"): it needs a physical GPU and its driver;
         :class:`PoseModelError` says so when it cannot start (``benchmarks/gpu_check.py`` measures it)."""
         self.model_path = pose_model_path(model_path)
@@ -107,6 +113,7 @@ class PoseEstimator:
         self.max_side = max_side
         self._last_ts: int | None = None
         self._landmarker = None
+        self.redetector: Redetector | None = None
         self._frames_with_pose = 0  # frames in which someone was found
         if not self.model_path.is_file():
             raise FileNotFoundError(f"pose model file not found: {self.model_path} "
@@ -122,6 +129,8 @@ class PoseEstimator:
         try:
             with _quiet_stderr(not verbose):
                 self._landmarker = vision.PoseLandmarker.create_from_options(options)
+                if self.num_poses > 1 and redetect:
+                    self.redetector = Redetector(self.model_path, self.num_poses, gpu, verbose)
         except (RuntimeError, ValueError, OSError) as e:
             why = str(e).rsplit(": ", 1)[-1] if gpu else f"{e} (expected a MediaPipe pose_landmarker .task bundle)"
             raise PoseModelError(f"cannot load pose model {self.model_path}{' on the GPU' if gpu else ''}: {why}") from e
@@ -154,20 +163,24 @@ class PoseEstimator:
         # (the landmark model first runs when someone is found); silence until that is past.
         with _quiet_stderr(not self.verbose and self._frames_with_pose < 3):
             result = self._landmarker.detect_for_video(image, ts)
-        if not result.pose_landmarks:
-            return []
-        self._frames_with_pose += 1
         out = []
         for lms, wlms in zip(result.pose_landmarks, result.pose_world_landmarks):
             image_lm = np.array([[p.x, p.y, p.visibility or 0.0] for p in lms], dtype=np.float32)
             world = np.array([[p.x, p.y, p.z] for p in wlms], dtype=np.float32)
             out.append(PoseResult(from_mediapipe_world(world), image_lm, world))
+        if self.redetector is not None:
+            out += self.redetector.find(ts / 1000, rgb, out, PoseResult)
+        self._frames_with_pose += bool(out)
         return out
 
     def close(self) -> None:
         if self._landmarker is not None:
             self._finalizer()
             self._landmarker = None
+        if self.redetector is not None:
+            with _quiet_stderr(not self.verbose):
+                self.redetector.close()
+            self.redetector = None
 
     def __enter__(self) -> PoseEstimator:
         return self

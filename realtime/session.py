@@ -178,7 +178,8 @@ class Session:
         from focovil.realtime.pose import PoseEstimator
         try:
             return PoseEstimator(**({"model_path": self.pose_model} if self.pose_model else {}), verbose=self.verbose,
-                                 num_poses=self.settings.persons, gpu=self.settings.pose_gpu)
+                                 num_poses=self.settings.persons, gpu=self.settings.pose_gpu,
+                                 redetect=self.settings.redetect)
         except (FileNotFoundError, RuntimeError, ValueError) as e:
             raise AppError(str(e), "pose") from e
 

@@ -34,6 +34,10 @@ class Settings:
     # passed over before decoding (realtime.source.FrameSource.thin); windows keep their true timing.
     pose_fps: float | None = None
     pose_gpu: bool = False       # MediaPipe's GPU delegate (a physical GPU and its EGL driver; realtime.pose)
+    # With persons > 1: look again where a person was lost, the others painted out (realtime.redetect).
+    # Off: finds overlapping people far more often but made more id switches on the two-camera capture
+    # and on the arm wrestlers (benchmarks/overlap.py, README "Several people: tracks").
+    redetect: bool = False
     # EMA weight of the past in the label's vote share: time constant 1 / (1 - 0.6) = 2.5 windows
     # (0.5 s at the default stride). One odd window never flips the label; two in a row may.
     smoothing: float = 0.6
