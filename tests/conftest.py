@@ -1,6 +1,7 @@
 """Shared pytest fixtures."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,35 @@ def shipped_files_stay_as_shipped():
     yield
     after = digest()
     assert after == before, f"tests changed shipped files: {sorted(k for k in after if after.get(k) != before.get(k))}"
+
+
+@dataclasses.dataclass
+class Ran:
+    """What a run of the command line gave: as ``subprocess.CompletedProcess``, for the same asserts."""
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_main(*args: str) -> Ran:
+    """The command line called in this process (``main.py``'s ``main(argv)``): for tests whose subject
+    is what a command does, not the process (start-up, stderr of the libraries, exit on import errors
+    stay with ``main.py`` in a real process). Saves an interpreter and a torch import per call."""
+    import contextlib
+    import io
+
+    from main import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:                       # argparse's own errors
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    return Ran(code, out.getvalue(), err.getvalue())
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The longest modules first: the suite runs on two workers, one file each at a time (README), and a
+    long file that starts last would leave one worker idle while the other finishes it."""
+    first = ("test_wheel.py", "test_evaluate_cli.py", "test_retrain.py", "test_tracking.py", "test_cli.py")
+    items.sort(key=lambda it: first.index(it.path.name) if it.path.name in first else len(first))

@@ -1,4 +1,7 @@
-"""``main.py`` as a user runs it: headless labels, record, library management, bad input."""
+"""The command line as a user runs it: headless labels, record, library management, bad input.
+
+What a command does is checked in this process (``run_main``); what only a process shows (no library
+chatter on stderr, the installed command, a missing faiss) through ``main.py`` itself."""
 import dataclasses
 import json
 import subprocess
@@ -9,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import run_main
 from focovil.realtime.messages import SCHEMA_VERSION, Result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +65,7 @@ def test_headless_writes_a_line_per_window_and_a_summary(shared_dir, tmp_path, l
 @pytest.mark.parametrize("clip", ["closeup_face_partial_body.avi", "arm_wrestling_partial_bodies.mp4"])
 def test_headless_exits_0_on_cut_off_people_and_several_people(shared_dir, tmp_path, library, clip):
     out = tmp_path / "labels.jsonl"
-    r = main_py("--headless", "--video", str(shared_dir / "data/videos" / clip), "--out", str(out), "--library", library)
+    r = run_main("--headless", "--video", str(shared_dir / "data/videos" / clip), "--out", str(out), "--library", library)
     assert r.returncode == 0, r.stderr[-2000:]
     assert lines(out)[-1]["summary"]
 
@@ -76,11 +80,11 @@ def test_headless_on_nobody_and_on_6_fps_video(shared_dir, tmp_path, library):
         frames.append(cv2.resize(f, (640, 360)))
     slow = write_video(tmp_path / "slow.avi", frames[::5], 6.0)
     empty = write_video(tmp_path / "empty.avi", [np.full((240, 320, 3), 40, np.uint8)] * 30, 15.0)
-    r = main_py("--headless", "--video", str(slow), "--out", str(tmp_path / "slow.jsonl"), "--library", library)
+    r = run_main("--headless", "--video", str(slow), "--out", str(tmp_path / "slow.jsonl"), "--library", library)
     assert r.returncode == 0, r.stderr[-2000:]
     summary = lines(tmp_path / "slow.jsonl")[-1]
     assert summary["windows"] > 0 and max(summary["labels"], key=summary["labels"].get) == "drink water"
-    r = main_py("--headless", "--video", str(empty), "--out", str(tmp_path / "empty.jsonl"), "--library", library)
+    r = run_main("--headless", "--video", str(empty), "--out", str(tmp_path / "empty.jsonl"), "--library", library)
     assert r.returncode == 0, r.stderr[-2000:]
     rows = lines(tmp_path / "empty.jsonl")
     assert rows[-1]["frames_with_person"] == 0
@@ -90,17 +94,17 @@ def test_headless_on_nobody_and_on_6_fps_video(shared_dir, tmp_path, library):
 def test_record_then_manage_the_library(shared_dir, tmp_path):
     lib = str(tmp_path / "mine.sqlite3")
     fall = str(shared_dir / "data/videos/ntu_multiview/S001C001P006R001A043_rgb.avi")
-    r = main_py("record", "--label", "fall", "--video", fall, "--start", "0", "--end", "2.1", "--library", lib)
+    r = run_main("record", "--label", "fall", "--video", fall, "--start", "0", "--end", "2.1", "--library", lib)
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads(r.stdout.splitlines()[-1])["added"] >= 1
-    assert json.loads(main_py("library", "list", "--library", lib).stdout)["labels"] == {"fall": 1}
-    assert main_py("library", "rename", "fall", "falling", "--library", lib).returncode == 0
+    assert json.loads(run_main("library", "list", "--library", lib).stdout)["labels"] == {"fall": 1}
+    assert run_main("library", "rename", "fall", "falling", "--library", lib).returncode == 0
     exported = tmp_path / "export.sqlite3"
-    assert main_py("library", "export", str(exported), "--library", lib).returncode == 0
-    assert main_py("library", "delete", "falling", "--library", lib).returncode == 0
-    assert json.loads(main_py("library", "list", "--library", lib).stdout)["labels"] == {}
-    assert main_py("library", "import", str(exported), "--library", lib).returncode == 0
-    assert json.loads(main_py("library", "list", "--library", lib).stdout)["labels"] == {"falling": 1}
+    assert run_main("library", "export", str(exported), "--library", lib).returncode == 0
+    assert run_main("library", "delete", "falling", "--library", lib).returncode == 0
+    assert json.loads(run_main("library", "list", "--library", lib).stdout)["labels"] == {}
+    assert run_main("library", "import", str(exported), "--library", lib).returncode == 0
+    assert json.loads(run_main("library", "list", "--library", lib).stdout)["labels"] == {"falling": 1}
 
 
 def test_bad_inputs_get_one_line_errors(tmp_path, library):
@@ -108,12 +112,12 @@ def test_bad_inputs_get_one_line_errors(tmp_path, library):
     junk.write_text("not a video")
     for args in (["--headless", "--video", str(tmp_path / "missing.mp4")], ["--headless", "--video", str(junk)],
                  ["--headless", "--video", "99"], ["--headless", "--video", str(junk), "--encoder", str(junk)]):
-        r = main_py(*args, "--library", library)
+        r = run_main(*args, "--library", library)
         assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr, (args, r.stderr)
     corrupt = tmp_path / "corrupt.sqlite3"
     corrupt.write_bytes(b"\x00garbage" * 100)
     before = corrupt.read_bytes()
-    r = main_py("library", "list", "--library", str(corrupt))
+    r = run_main("library", "list", "--library", str(corrupt))
     assert r.returncode == 2 and "corrupt" in r.stderr.lower() and corrupt.read_bytes() == before
 
 
@@ -122,7 +126,7 @@ def test_truncated_video_is_processed_as_far_as_readable_and_says_so(shared_dir,
     cut = tmp_path / "cut.avi"
     cut.write_bytes(src[: len(src) * 2 // 3])
     out = tmp_path / "cut.jsonl"
-    r = main_py("--headless", "--video", str(cut), "--out", str(out), "--library", library)
+    r = run_main("--headless", "--video", str(cut), "--out", str(out), "--library", library)
     assert r.returncode == 0, r.stderr[-2000:]
     summary = lines(out)[-1]
     assert 0 < summary["frames"] < 103 and any("103" in w for w in summary["warnings"]), summary
@@ -134,7 +138,7 @@ def test_installed_focovil_command_is_main_py(library):
     exe = Path(sys.executable).with_name("focovil")
     if not exe.exists():
         pytest.skip("the package is not installed in this environment (pip install -e .)")
-    via_main = main_py("library", "list", "--library", library)
+    via_main = run_main("library", "list", "--library", library)
     via_cmd = subprocess.run([str(exe), "library", "list", "--library", library], capture_output=True, text=True,
                              timeout=300, cwd=shutil.os.path.expanduser("~"))
     assert via_cmd.returncode == via_main.returncode == 0, via_cmd.stderr[-2000:]
@@ -147,9 +151,9 @@ def test_embed_writes_the_windows_the_recogniser_labels(shared_dir, tmp_path, li
     ``--headless`` labels, the raw canonical windows, and the encoder's own embedding of each."""
     from focovil.realtime.encoder import load_encoder
     clip = str(shared_dir / "data/videos/ntu_S001C001P001R001A001_drink_water.avi")
-    r = main_py("embed", "--video", clip, "--out", str(tmp_path / "e.npz"), "--library", library)
+    r = run_main("embed", "--video", clip, "--out", str(tmp_path / "e.npz"), "--library", library)
     assert r.returncode == 0, r.stderr[-2000:]
-    h = main_py("--headless", "--video", clip, "--out", str(tmp_path / "l.jsonl"), "--library", library)
+    h = run_main("--headless", "--video", clip, "--out", str(tmp_path / "l.jsonl"), "--library", library)
     assert h.returncode == 0, h.stderr[-2000:]
     labelled = [(x["start"], x["time"]) for x in lines(tmp_path / "l.jsonl")[:-1]]
     d = np.load(tmp_path / "e.npz")
@@ -159,7 +163,7 @@ def test_embed_writes_the_windows_the_recogniser_labels(shared_dir, tmp_path, li
     np.testing.assert_allclose(d["embeddings"], enc.embed(d["windows"]), atol=1e-4)
     assert json.loads(str(d["metadata"]))["embedding_dim"] == enc.dim
     empty = write_video(tmp_path / "empty.avi", [np.full((240, 320, 3), 40, np.uint8)] * 30, 15.0)
-    r = main_py("embed", "--video", str(empty), "--out", str(tmp_path / "none.npz"), "--library", library)
+    r = run_main("embed", "--video", str(empty), "--out", str(tmp_path / "none.npz"), "--library", library)
     assert r.returncode == 2 and "no window with a person" in r.stderr and not (tmp_path / "none.npz").exists()
 
 

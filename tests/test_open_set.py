@@ -58,13 +58,14 @@ def test_headless_json_says_which_state(shared_dir, tmp_path):
     import shutil
 
     from focovil.realtime.paths import SHIPPED_LIBRARY
-    from tests.test_cli import lines, main_py
+    from conftest import run_main
+    from tests.test_cli import lines
     shutil.copyfile(SHIPPED_LIBRARY, tmp_path / "shipped.sqlite3")
     runs = {}
     for name in ("shipped", "empty"):
         out = tmp_path / f"{name}.jsonl"
-        r = main_py("--headless", "--video", str(shared_dir / NTU / "S001C001P004R001A006_rgb.avi"), "--out", str(out),
-                    "--library", str(tmp_path / f"{name}.sqlite3"), "--strictness", "30")
+        r = run_main("--headless", "--video", str(shared_dir / NTU / "S001C001P004R001A006_rgb.avi"), "--out", str(out),
+                     "--library", str(tmp_path / f"{name}.sqlite3"), "--strictness", "30")
         assert r.returncode == 0, r.stderr[-2000:]
         runs[name] = lines(out)[:-1]
         assert runs[name] and all(row["state"] == ("action" if row["label"] not in (UNKNOWN, IDLE, "no person")

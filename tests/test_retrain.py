@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -240,7 +239,8 @@ def test_two_process_ddp_retrain_checks_and_reports_once(lib, shared_dir):
     assert state_of(lib) == before          # a dry run never touches the library
 
 
-def test_a_second_retrain_of_one_library_says_busy_naming_the_first_and_changes_nothing(lib, shared_dir, tmp_path):
+def test_a_second_retrain_of_one_library_says_busy_naming_the_first_and_changes_nothing(lib, shared_dir, tmp_path,
+                                                                                          monkeypatch, capsys):
     import subprocess
     import sys
     import time
@@ -255,10 +255,10 @@ def test_a_second_retrain_of_one_library_says_busy_naming_the_first_and_changes_
         time.sleep(0.2)
     before = state_of(lib)
     other = tmp_path / "other-work"
-    second = subprocess.run(args + ["--out", str(other)], cwd=root, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "FOCOVIL_LOCK_WAIT_S": "1"})
-    assert second.returncode == 2 and "Traceback" not in second.stderr
-    msg = second.stderr.strip().splitlines()
+    monkeypatch.setenv("FOCOVIL_LOCK_WAIT_S", "1")
+    capsys.readouterr()
+    assert retrain.main(args[3:] + ["--out", str(other)]) == 2       # the second run, in this process
+    msg = capsys.readouterr().err.strip().splitlines()
     assert len(msg) == 1 and "being retrained by another run" in msg[0] and f"pid {first.pid}" in msg[0] and "1 s" in msg[0]
     assert not other.exists() and state_of(lib) == before
     _out, err = first.communicate(timeout=600)

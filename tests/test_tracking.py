@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import run_main
 from focovil.realtime.classify import NO_PERSON
 from focovil.realtime.paths import SHIPPED_LIBRARY
 from focovil.realtime.pose import PoseResult
@@ -115,22 +116,22 @@ def test_a_short_occlusion_keeps_the_id_and_a_long_absence_ends_it(shared_dir, t
 
 
 def test_record_one_person_of_two(shared_dir, tmp_path):
-    from tests.test_cli import main_py
     lib = tmp_path / "lib.sqlite3"
     clip = str(shared_dir / "data/videos/arm_wrestling_partial_bodies.mp4")
-    r = main_py("record", "--label", "arm wrestling", "--video", clip, "--persons", "2", "--person", "largest",
+    r = run_main("record", "--label", "arm wrestling", "--video", clip, "--persons", "2", "--person", "largest",
                 "--library", str(lib))
     assert r.returncode == 0, r.stderr[-2000:]
-    bad = main_py("record", "--label", "x", "--video", clip, "--persons", "2", "--person", "99", "--library", str(lib))
+    bad = run_main("record", "--label", "x", "--video", clip, "--end", "3", "--persons", "2", "--person", "99",
+                   "--library", str(lib))
     assert bad.returncode != 0 and "person 99 was not seen" in bad.stderr and "Traceback" not in bad.stderr
-    listed = main_py("library", "list", "--library", str(lib))
+    listed = run_main("library", "list", "--library", str(lib))
     assert '"arm wrestling"' in listed.stdout and '"x"' not in listed.stdout
 
 
 def test_headless_lines_name_their_track_and_the_summary_counts_tracks(shared_dir, tmp_path):
-    from tests.test_cli import lines, main_py
+    from tests.test_cli import lines
     out = tmp_path / "labels.jsonl"
-    r = main_py("--headless", "--video", str(shared_dir / "data/videos/arm_wrestling_partial_bodies.mp4"),
+    r = run_main("--headless", "--video", str(shared_dir / "data/videos/arm_wrestling_partial_bodies.mp4"),
                 "--persons", "2", "--out", str(out), "--library", str(tmp_path / "lib.sqlite3"))
     assert r.returncode == 0, r.stderr[-2000:]
     rows = lines(out)

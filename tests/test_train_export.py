@@ -64,7 +64,7 @@ def trained(small_nwucla, tmp_path_factory):
 def test_training_resumes_after_being_killed(small_nwucla, tmp_path):
     import signal
     import time
-    args = common(small_nwucla, tmp_path, 300)
+    args = common(small_nwucla, tmp_path, 60)       # killed at its first checkpoint (step 2), so 58 to resume
     proc = subprocess.Popen([sys.executable, "-m", "focovil.training.train"] + args, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
     ckpt = tmp_path / "checkpoint.pt"
@@ -74,11 +74,11 @@ def test_training_resumes_after_being_killed(small_nwucla, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     killed_at = torch.load(ckpt, weights_only=False)["step"]
-    assert 0 < killed_at < 300 and not (tmp_path / "model.pt").exists()
+    assert 0 < killed_at < 60 and not (tmp_path / "model.pt").exists()
     r = run_train(args + ["--resume"])
     assert r.returncode == 0, r.stderr[-2000:]
     assert f"resumed from {ckpt} at step" in r.stderr
-    assert torch.load(ckpt, weights_only=False)["step"] == 300 and (tmp_path / "model.pt").exists()
+    assert torch.load(ckpt, weights_only=False)["step"] == 60 and (tmp_path / "model.pt").exists()
 
 
 def test_two_process_ddp_on_cpu(small_nwucla, tmp_path):
