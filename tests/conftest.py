@@ -27,6 +27,25 @@ def totalcapture_root(shared_dir) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def camera_skeletons(shared_dir, tmp_path_factory):
+    """``get(clip)``: ``(times, canonical skeletons, NaN where nobody)`` of a video in ../shared through the
+    app's own frame path (``training.data.mediapipe.skeletons``), pose on every frame: real MediaPipe
+    once per clip per run, for tests whose subject is what comes after pose. The cache is this run's
+    own (both workers share it; a cached file is written whole, then renamed), never runs/cache, so a
+    changed pose path is always seen."""
+    import os
+
+    from focovil.training.data.mediapipe import skeletons
+    root = tmp_path_factory.getbasetemp()
+    cache = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "mediapipe"
+    cache.mkdir(exist_ok=True)
+
+    def get(clip: str | Path) -> tuple:
+        return skeletons(shared_dir / clip, cache)
+    return get
+
+
 def torchrun(nproc: int) -> list[str]:
     """``python -m torch.distributed.run`` for ``nproc`` local processes on a free port (tests run
     several such jobs back to back; the default port may still be held by the previous one)."""

@@ -66,11 +66,10 @@ def test_training_yaw_jitter_is_off_in_eval_mode(real_seq):
     assert torch.equal(align(real_seq), align(real_seq))
 
 
-def test_retargeting_gives_every_body_the_template_and_keeps_the_motion(real_seq, shared_dir):
+def test_retargeting_gives_every_body_the_template_and_keeps_the_motion(real_seq, camera_skeletons):
     """One canonical body: a Kinect adult, the same skeleton with a child's limbs, and a real
     MediaPipe person all come out with the template's bone lengths; bone directions are kept."""
     from focovil.training.align import TEMPLATE
-    from focovil.training.data.mediapipe import skeletons
     align = ViewAlign(retarget=True)
     out = align(real_seq)
     lengths = torch.linalg.vector_norm(out[:, :, align.bone_to] - out[:, :, align.bone_from], dim=-1)
@@ -85,7 +84,7 @@ def test_retargeting_gives_every_body_the_template_and_keeps_the_motion(real_seq
         below = [joint] + [j for j in (7, 11, 15, 19) if j == joint + 1]
         child[:, :, below] -= 0.3 * (real_seq[:, :, joint:joint + 1] - real_seq[:, :, parent:parent + 1])
     assert torch.allclose(align(child), out, atol=1e-4)
-    _, mp = skeletons(shared_dir / "data/videos/ntu_S001C001P001R001A001_drink_water.avi")
+    _, mp = camera_skeletons("data/videos/ntu_S001C001P001R001A001_drink_water.avi")
     m = align(torch.from_numpy(mp[:30]).unsqueeze(0))
     mlen = torch.linalg.vector_norm(m[:, :, align.bone_to] - m[:, :, align.bone_from], dim=-1)
     assert torch.allclose(mlen, lengths[:, :1].expand_as(mlen), atol=1e-5)

@@ -13,15 +13,13 @@ import numpy as np
 import pytest
 
 from focovil.realtime.pose import PoseEstimator, PoseModelError
-from focovil.realtime.session import Session
-from focovil.realtime.settings import Settings
 from focovil.realtime.skeleton import J, MIRROR, NUM_JOINTS, facing_direction, from_kinect_v1, toe_direction
 
-def skeletons_of(path):
+def skeletons_of(camera_skeletons, clip: str):
     """Timestamps, canonical skeletons and who-was-seen of a video, through the app's own frame path,
     pose on every frame (the mapping is checked frame by frame, not the pose rate)."""
-    seg = Session(settings=Settings(pose_fps=0)).capture(path)
-    return seg.times, seg.skeletons, np.isfinite(seg.skeletons).all(axis=(1, 2))
+    times, skels = camera_skeletons(clip)
+    return times, skels, np.isfinite(skels).all(axis=(1, 2))
 
 
 NWUCLA_CLIP = "data/nw-ucla/all_sqe/a01_s01_e00_v01.json"
@@ -118,8 +116,8 @@ def nwucla(shared_dir: Path) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def ntu_mediapipe(shared_dir: Path) -> np.ndarray:
-    _, seq, present = skeletons_of(shared_dir / NTU_DRINK)  # 103 frames, about 8 s
+def ntu_mediapipe(camera_skeletons) -> np.ndarray:
+    _, seq, present = skeletons_of(camera_skeletons, NTU_DRINK)  # 103 frames, about 8 s
     assert present.all(), f"person found in {present.sum()}/{len(present)} frames (README: all)"
     return seq
 
@@ -165,8 +163,8 @@ def test_nwucla_left_right_over_all_front_view_clips(shared_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("clip", NTU_FALLS, ids=["camera1", "camera2"])
-def test_ntu_fall_clip_maps(clip: str, shared_dir: Path) -> None:
-    times, seq, present = skeletons_of(shared_dir / clip)  # 62 frames, about 5 s
+def test_ntu_fall_clip_maps(clip: str, camera_skeletons) -> None:
+    times, seq, present = skeletons_of(camera_skeletons, clip)  # 62 frames, about 5 s
     assert len(times) == len(seq) == len(present) == 62 and np.all(np.diff(times) > 0)
     assert present.mean() >= 0.9, f"person found in only {present.sum()}/{len(present)} frames"
     assert np.isfinite(seq[present]).all() and np.isnan(seq[~present]).all()

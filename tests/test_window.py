@@ -5,7 +5,6 @@ real clip through MediaPipe to check the shapes and coverage the app will actual
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -138,12 +137,10 @@ def test_non_increasing_timestamps_are_dropped_and_the_stream_goes_on() -> None:
 
 
 @pytest.fixture(scope="module")
-def fall_landmarks(shared_dir: Path):
-    from focovil.realtime.session import Session
-    from focovil.realtime.settings import Settings
+def fall_landmarks(camera_skeletons):
     # the app's own frame path, pose on every frame (the windows of the clip's own 30 fps are checked)
-    seg = Session(settings=Settings(pose_fps=0)).capture(shared_dir / FALL)
-    return seg.times, seg.skeletons, np.isfinite(seg.skeletons).all(axis=(1, 2))
+    times, skels = camera_skeletons(FALL)
+    return times, skels, np.isfinite(skels).all(axis=(1, 2))
 
 
 def test_real_clip_becomes_full_coverage_windows(fall_landmarks) -> None:
