@@ -18,12 +18,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from focovil.realtime.session import Session  # noqa: E402
+from benchmarks.stats import percentiles  # noqa: E402
 
 
-def percentiles(ms: list[float]) -> dict:
-    a = np.array(ms)
-    return {"p50_ms": round(float(np.percentile(a, 50)), 3), "p95_ms": round(float(np.percentile(a, 95)), 3),
-            "mean_ms": round(float(a.mean()), 3)}
+def pct(ms: list[float]) -> dict:
+    return percentiles(ms, extra=("mean",), suffix="_ms")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         enc_ms.append((t1 - t0) * 1e3); search_ms.append((t2 - t1) * 1e3); total_ms.append((t2 - t0) * 1e3)
     print(json.dumps({"weights": a.weights, "device": a.device, "torch_threads": torch.get_num_threads(),
                       "cpu": platform.processor() or platform.machine(), "window": enc.window, "dim": enc.dim,
-                      "prototypes": a.prototypes, "iters": a.iters, "encode": percentiles(enc_ms),
-                      "search": percentiles(search_ms), "encode_plus_search": percentiles(total_ms)}, indent=1))
+                      "prototypes": a.prototypes, "iters": a.iters, "encode": pct(enc_ms),
+                      "search": pct(search_ms), "encode_plus_search": pct(total_ms)}, indent=1))
     return 0
 
 

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import faiss  # noqa: E402
 
 from focovil.realtime.index import APPROX_THRESHOLD, HNSW_EF_SEARCH, HNSW_M, IVF_NPROBE, build_index, gpu_available  # noqa: E402
+from benchmarks.stats import percentiles  # noqa: E402
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -73,7 +74,7 @@ def measure(x: np.ndarray, q: np.ndarray, exact: np.ndarray, kind: str, k: int) 
         found.append(i[0])
     recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(exact, found)]))
     return {"kind": idx.kind, "device": idx.device, "build_s": round(build_s, 3),
-            "search_ms_p50": round(float(np.percentile(ms, 50)), 3), "search_ms_p95": round(float(np.percentile(ms, 95)), 3),
+            **{f"search_ms_{k}": v for k, v in percentiles(ms).items()},
             f"recall_at_{k}": round(recall, 4)}
 
 

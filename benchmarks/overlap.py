@@ -39,6 +39,7 @@ from focovil.realtime.session import Session  # noqa: E402
 from focovil.realtime.settings import Settings  # noqa: E402
 from focovil.realtime.tracking import MAX_MISSING_S  # noqa: E402
 from focovil.training.data.overlap import LIGHTSTAGE_PAIR, NTU_PAIR, OverlapTruth, overlap_case  # noqa: E402
+from benchmarks.stats import percentiles  # noqa: E402
 
 VIDEOS = ROOT.parent / "shared" / "data" / "videos"
 CASES = {"NTU drink water + pick up (one room, 3.4 s)": NTU_PAIR,
@@ -92,8 +93,7 @@ def id_switches(rows: list[dict]) -> int:
 
 
 def pct(a: list[float]) -> dict:
-    return {"p50": round(float(np.percentile(a, 50)), 1), "p95": round(float(np.percentile(a, 95)), 1),
-            "mean": round(float(np.mean(a)), 1)}
+    return percentiles(a, digits=1, extra=("mean",))
 
 
 def summarise(res: dict, truth: OverlapTruth) -> dict:

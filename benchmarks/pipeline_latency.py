@@ -30,11 +30,11 @@ sys.path.insert(0, str(ROOT))
 from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
 from focovil.realtime.session import Session  # noqa: E402
 from focovil.realtime.source import open_source  # noqa: E402
+from benchmarks.stats import percentiles  # noqa: E402
 
 
 def pct(a: list[float]) -> dict:
-    return {"p50": round(float(np.percentile(a, 50)), 3), "p95": round(float(np.percentile(a, 95)), 3),
-            "n": len(a)} if a else {}
+    return percentiles(a, extra=("n",))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,13 +24,13 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from focovil.realtime.files import atomic_text  # noqa: E402
 from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
+from benchmarks.stats import percentiles  # noqa: E402
 
 
 def process_sample() -> dict:
@@ -47,7 +47,7 @@ def process_sample() -> dict:
 
 
 def pct(a: list[float]) -> dict:
-    return {"p50": round(float(np.percentile(a, 50)), 2), "p95": round(float(np.percentile(a, 95)), 2)} if a else {}
+    return percentiles(a, digits=2)
 
 
 class Sampler:

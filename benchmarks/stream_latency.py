@@ -49,6 +49,7 @@ from focovil.realtime.messages import Result  # noqa: E402
 from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
 from focovil.realtime.session import Session  # noqa: E402
 from focovil.realtime.stream import EventServer  # noqa: E402
+from benchmarks.stats import percentiles  # noqa: E402
 
 CLIENT = r"""
 import json, socket, sys, time
@@ -78,9 +79,7 @@ json.dump(rows, open(out, "w"))
 
 
 def pct(a) -> dict:
-    a = list(a)
-    return {"p50": round(float(np.percentile(a, 50)), 3), "p95": round(float(np.percentile(a, 95)), 3),
-            "max": round(float(np.max(a)), 3), "n": len(a)} if a else {}
+    return percentiles(a, extra=("max", "n"))
 
 
 def rss_mb() -> float:

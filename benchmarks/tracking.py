@@ -28,7 +28,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,6 +38,7 @@ from focovil.realtime.session import Session  # noqa: E402
 from focovil.realtime.settings import Settings  # noqa: E402
 from focovil.realtime.tracking import MAX_MISSING_S  # noqa: E402
 from focovil.training.data.side_by_side import FALL_AND_DRINK, LIGHTSTAGE, side_of, two_person_clip  # noqa: E402
+from benchmarks.stats import percentiles  # noqa: E402
 
 VIDEOS = ROOT.parent / "shared" / "data" / "videos"
 CLIPS = {"two people, cut off": "arm_wrestling_partial_bodies.mp4",
@@ -59,7 +59,7 @@ def true_switches(seen: dict[str, list[tuple[float, int]]]) -> int:
 
 
 def pct(a: list[float]) -> dict:
-    return {"p50": round(float(np.percentile(a, 50)), 3), "p95": round(float(np.percentile(a, 95)), 3)} if a else {}
+    return percentiles(a)
 
 
 def run(clip: Path, persons: int, workdir: Path, sides: bool = False, pose_model: str | Path | None = None,

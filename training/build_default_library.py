@@ -27,9 +27,7 @@ from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY
 from focovil.realtime.session import Session
 from focovil.realtime.skeleton import from_kinect_v1
 from focovil.realtime.window import resample_by_time
-
-NWUCLA_ACTIONS = {1: "pick up with one hand", 2: "pick up with two hands", 3: "drop trash", 4: "walk around",
-                  5: "sit down", 6: "stand up", 8: "donning", 9: "doffing", 11: "throw", 12: "carry"}
+from focovil.training.data.nwucla import ACTIONS, LABEL_OF_FILE_CODE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     added = {}
     with Session(tmp, DEFAULT_ENCODER, device="cpu") as s:
         lib, enc = s.library, s.encoder
-        for action, name in NWUCLA_ACTIONS.items():
+        for action, label in LABEL_OF_FILE_CODE.items():
+            name = ACTIONS[label]
             files = sorted((shared / "data/nw-ucla/all_sqe").glob(f"a{action:02d}_s*_e00_v01.json"))[: a.per_action]
             for f in files:
                 skel = from_kinect_v1(json.loads(f.read_text())["skeletons"])

@@ -43,6 +43,7 @@ from focovil.training.plots import pyplot, save_figure
 from focovil.training.config import DEFAULT_KG, DEFAULT_NWUCLA
 from focovil.training.data import load_kinder_gator, load_nwucla
 from focovil.training.data.mediapipe import DEFAULT_VIDEOS, LIGHTSTAGE, NTU, VideoWindows, clip_windows, video_windows
+from focovil.training.data.nwucla import CLASS_NAMES
 from focovil.training.metrics import knn1, l2n
 from focovil.training.protocols import EmbedFn, aligned_joints, joint_motion, raw_joints
 from focovil.training import multicamera
@@ -53,8 +54,8 @@ LENGTH = 32
 KINECT_KG = ("Raise-your-hand", "Raise-your-other-hand", "Raise-your-arm-to-one-side", "Raise-your-arm-to-the-other-side",
              "Wave-your-hand", "Wave-your-other-hand", "Draw-a-circle", "Fly-like-a-bird", "Walk-in-place",
              "Signal-someone-to-stop", "Signal-someone-to-come-here", "Punch", "Touch-your-toes")
-KINECT_NWUCLA = {0: "pick up with one hand", 1: "pick up with two hands", 3: "walk around"}
-PICK_UP = {"pick up with one hand", "pick up with two hands"}
+KINECT_NWUCLA = {k: CLASS_NAMES[k] for k in (0, 1, 3)}       # pick up with one hand, with two hands, walk around
+PICK_UP = {CLASS_NAMES[0], CLASS_NAMES[1]}
 
 
 def multiview(embed: EmbedFn, a: VideoWindows, b: VideoWindows, tolerance: float, offsets: np.ndarray) -> dict:

@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 ACTIONS = {1: "pick up with one hand", 2: "pick up with two hands", 3: "drop trash", 4: "walk around",
            5: "sit down", 6: "stand up", 7: "donning", 8: "doffing", 9: "throw", 10: "carry"}
 CLASS_NAMES = [ACTIONS[i] for i in range(1, 11)]
+# The file names' action codes (aAA: the original dataset's numbering, with gaps) -> the label 1..10
+# each file's JSON carries (the key of ACTIONS).
+LABEL_OF_FILE_CODE = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 8: 7, 9: 8, 11: 9, 12: 10}
 _NAME = re.compile(r"^a(\d+)_s(\d+)_e(\d+)_v(\d+)$")
 
 
