@@ -2,7 +2,15 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
+
+# Each xdist worker (and every process it starts) gets its share of the cores rather than all of them:
+# two workers each running torch's and BLAS's pools on both cores spend the time fighting over them.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _share = max(1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_var, str(_share))
 
 import pytest
 
