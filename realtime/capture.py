@@ -5,8 +5,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from focovil.realtime.pipeline import FrameResult
+from focovil.realtime.results import FrameResult
 from focovil.realtime.skeleton import NUM_JOINTS
+from focovil.realtime.tracking import largest
 
 _NOBODY = np.full((NUM_JOINTS, 3), np.nan, np.float32)
 
@@ -74,7 +75,7 @@ class Capture:
             seen = self.tracks()
             if not seen:
                 raise ValueError("nobody was seen in the recording")
-            track = max(seen, key=seen.get) if person == "largest" else int(person)
+            track = largest(seen) if person == "largest" else int(person)
             if track not in seen:
                 raise ValueError(f"person {track} was not seen in the recording (seen: "
                                  f"{', '.join(map(str, seen))})")

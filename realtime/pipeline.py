@@ -3,12 +3,13 @@
 ``Recognizer`` is everything after pose (it takes timestamped canonical skeletons, so it is also
 what the tests and benchmarks drive with recorded data); ``realtime.session.Session.frames`` adds
 the frame source and the pose estimator. Timing of every stage is kept per frame/window so the GUI
-and benchmarks can show it.
+and benchmarks can show it. It only reads the library: the embeddings it searches are made before
+(``Session``), or in memory for an encoder that is not the library's own.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -18,34 +19,10 @@ from focovil.realtime.encoder import EncoderRuntime
 from focovil.realtime.index import PrototypeIndex, build_index
 from focovil.realtime.library import Library, LibraryError
 from focovil.realtime.motion import motion_energy
+from focovil.realtime.results import WindowResult
 from focovil.realtime.settings import Settings
+from focovil.realtime.tracking import Person
 from focovil.realtime.window import SlidingWindow, Window, resample_by_time
-
-
-@dataclass
-class WindowResult:
-    """One classified window (what leaves the app is ``realtime.messages.Result``, made from this)."""
-    start: float
-    end: float
-    prediction: Prediction
-    encode_ms: float = 0.0
-    search_ms: float = 0.0
-    aligned: np.ndarray | None = None     # the window as the encoder sees it (for the GUI), on request
-    track: int = 0                        # whose window (realtime.tracking ids; 0: single-person stream)
-
-
-@dataclass
-class FrameResult:
-    t: float
-    index: int
-    image: np.ndarray | None
-    pose: object | None                     # the followed person's realtime.pose.PoseResult, or None
-    windows: list[WindowResult] = field(default_factory=list)
-    people: list = field(default_factory=list)   # everyone in view: realtime.tracking.Person (track, pose)
-    pose_ms: float = 0.0
-    overhead_ms: float = 0.0                # everything per frame that is not pose, encode or search
-    selected: int | None = None             # the followed person's track
-    captured_at: float = 0.0                # time.perf_counter() when the frame was read (source.Frame)
 
 
 def sliding_window(length: int, settings: Settings) -> SlidingWindow:
@@ -127,9 +104,9 @@ class Recognizer:
             self.refresh()
 
     def refresh(self) -> None:
-        """Re-embed what the library lacks for this encoder and rebuild the indexes."""
-        self.library.ensure_embedded(self.encoder)
-        ids, labels, vectors = self.library.embeddings_for(self.encoder)
+        """Rebuild the indexes from the library (prototypes the library holds no embedding of for this
+        encoder are embedded here, in memory, and never stored: this is the read path)."""
+        ids, labels, vectors = self.library.embeddings_for(self.encoder, embed_missing=True)
         for i in (int(i) for i in ids if int(i) not in self._energy):   # each window is read once
             try:
                 self._energy[i] = motion_energy(self.library.window(i))
@@ -168,8 +145,7 @@ class Recognizer:
         labels = [g.labels[i] if i >= 0 else None for i in idx[0]]
         return clf.update(scores[0], labels, idle, energy), (t1 - t0) * 1e3, (t2 - t1) * 1e3
 
-    def push(self, t: float, skeleton: np.ndarray | None, want_aligned: bool = False,
-             track: int = 0) -> list[WindowResult]:
+    def push(self, t: float, skeleton: np.ndarray | None, track: int = 0) -> list[WindowResult]:
         """One timestamped skeleton of ``track`` (or None: not in view) -> results of the windows it completes."""
         st = self.stream(track)
         pushed = st.window.push(t, skeleton)
@@ -178,8 +154,7 @@ class Recognizer:
             if w.coverage < self.settings.min_coverage:
                 continue
             pred, enc_ms, search_ms = self.classify(w.skeleton, track)
-            aligned = self.encoder.align(w.skeleton[None])[0] if want_aligned else None
-            out.append(WindowResult(w.start, w.end, pred, enc_ms, search_ms, aligned, track))
+            out.append(WindowResult(w.start, w.end, pred, enc_ms, search_ms, w.skeleton, track))
         if pushed.no_person and not out and t >= st.next_no_person_t:
             # Nobody in view: say so every stride (never a stale label), from a fresh classifier state.
             w0 = max(t - self.settings.window_s, 0.0)
@@ -187,6 +162,24 @@ class Recognizer:
             st.next_no_person_t = t + self.settings.stride_s
         elif out:
             st.next_no_person_t = -np.inf
+        return out
+
+    def push_people(self, t: float, people: list[Person], ended: list[int], anyone_tracked: bool) -> list[WindowResult]:
+        """One frame of everyone: each person's skeleton to their own stream; a tracked person missing
+        from this frame pushes a gap; ``ended`` tracks are forgotten; nobody tracked at all
+        (``anyone_tracked`` False): the single-person stream (track 0) says "no person"."""
+        out: list[WindowResult] = []
+        for k in ended:
+            self.end(k)
+        present = {p.track for p in people}
+        for p in people:
+            out += self.push(t, p.pose.skeleton, track=p.track)
+        for k in [k for k in self.streams if k and k not in present]:
+            out += self.push(t, None, track=k)
+        if anyone_tracked:
+            self.end(0)
+        else:
+            out += self.push(t, None, track=0)
         return out
 
 

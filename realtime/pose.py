@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-# Before mediapipe is imported. mediapipe 1.2.3's C++ ignores these (hence _quiet_stderr below),
+# Before mediapipe is imported. mediapipe 1.2.3's C++ ignores these (hence quiet_stderr below),
 # other builds honour them; set GLOG_minloglevel=0 yourself to see everything.
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -47,7 +47,7 @@ class PoseResult:
 
 
 @contextlib.contextmanager
-def _quiet_stderr(enabled: bool) -> Iterator[None]:
+def quiet_stderr(enabled: bool) -> Iterator[None]:
     """Silence fd 2 (TF-Lite / LiteRT / absl write there from C++, which no env var turns off).
 
     On failure the captured text is echoed so a real error message is not lost. Only used around
@@ -79,7 +79,7 @@ def _quiet_python_logging() -> None:
 
 
 def _close_quietly(landmarker: object, verbose: bool) -> None:
-    with _quiet_stderr(not verbose):
+    with quiet_stderr(not verbose):
         landmarker.close()  # type: ignore[attr-defined]
 
 
@@ -127,7 +127,7 @@ class PoseEstimator:
             min_pose_detection_confidence=min_confidence, min_pose_presence_confidence=min_confidence,
             min_tracking_confidence=min_confidence)
         try:
-            with _quiet_stderr(not verbose):
+            with quiet_stderr(not verbose):
                 self._landmarker = vision.PoseLandmarker.create_from_options(options)
                 if self.num_poses > 1 and redetect:
                     self.redetector = Redetector(self.model_path, self.num_poses, gpu, verbose)
@@ -161,7 +161,7 @@ class PoseEstimator:
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         # C++ prints one-off alignment / projection warnings on the first inferences of each model
         # (the landmark model first runs when someone is found); silence until that is past.
-        with _quiet_stderr(not self.verbose and self._frames_with_pose < 3):
+        with quiet_stderr(not self.verbose and self._frames_with_pose < 3):
             result = self._landmarker.detect_for_video(image, ts)
         out = []
         for lms, wlms in zip(result.pose_landmarks, result.pose_world_landmarks):
@@ -178,7 +178,7 @@ class PoseEstimator:
             self._finalizer()
             self._landmarker = None
         if self.redetector is not None:
-            with _quiet_stderr(not self.verbose):
+            with quiet_stderr(not self.verbose):
                 self.redetector.close()
             self.redetector = None
 

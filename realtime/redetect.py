@@ -176,9 +176,9 @@ class Redetector:
         (h, w), (c0, r0, c1, r1) = rgb.shape[:2], box
         if c1 - c0 < 16 or r1 - r0 < 16:
             return []
-        from focovil.realtime.pose import _quiet_stderr     # its one-off C++ warnings on the first runs
+        from focovil.realtime.pose import quiet_stderr     # its one-off C++ warnings on the first runs
         self.calls += 1
-        with _quiet_stderr(not self.verbose and self.calls <= 3):
+        with quiet_stderr(not self.verbose and self.calls <= 3):
             result = self._landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB,
                                                       data=np.ascontiguousarray(rgb[r0:r1, c0:c1])))
         out: list = []

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 
@@ -23,11 +22,13 @@ from focovil.realtime.encoder import EncoderFileError, EncoderRuntime, load_enco
 from focovil.realtime.files import atomic_copy
 from focovil.realtime.library import Library, LibraryError, file_sha256
 from focovil.realtime.paths import DEFAULT_ENCODER, SHIPPED_LIBRARY, default_library_path
-from focovil.realtime.pipeline import FrameResult, Recognizer, WindowResult, live_windows, segment_windows
+from focovil.realtime.pipeline import Recognizer, live_windows, segment_windows
+from focovil.realtime.playback import Control, Played, play
+from focovil.realtime.results import FrameResult
 from focovil.realtime.settings import Settings
-from focovil.realtime.source import Frame, FrameSource, SourceError, open_source, parse_source
+from focovil.realtime.source import FrameSource, SourceError, open_source, parse_source
 from focovil.realtime.timing import StageTimes
-from focovil.realtime.tracking import Person, Tracker
+from focovil.realtime.tracking import Follow, Tracker
 from focovil.realtime.window import Window
 
 __all__ = ["AppError", "Capture", "Control", "Segment", "Session", "StageTimes", "active_encoder_path",
@@ -95,19 +96,6 @@ def camera_available(index: int = 0) -> bool:
 
 # --------------------------------------------------------------------------- the session
 
-@dataclass
-class Control:
-    """How a caller steers :meth:`Session.frames` from another thread: ``stop`` ends the stream at the
-    next frame; while ``paused`` no frame is read (``while_paused`` is called every few ms);
-    ``on_open`` hears the opened source (everything is open then, before the first frame);
-    ``on_warnings`` hears the problems a looped source met on each pass."""
-    stop: bool = False
-    paused: bool = False
-    while_paused: Callable[[], None] | None = None
-    on_open: Callable[[FrameSource], None] | None = None
-    on_warnings: Callable[[list[str]], None] | None = None
-
-
 class Session:
     """Owns a library (opened here unless given), its encoder, the pose model and the recognizer.
 
@@ -115,6 +103,10 @@ class Session:
     recognising needs both. Problems come as :class:`AppError` naming the part. Close it (or use
     ``with``): the library is closed if this session opened it. ``cpu_threads``: torch's CPU threads
     (the live app uses 1, see ``load_encoder``; None leaves torch's default, for batch work).
+
+    The library stores embeddings only of its own encoder (the one it was promoted to, or the shipped
+    default): they are made when the recognizer opens. With an ``encoder`` given (``--encoder FILE``)
+    the stored windows are embedded in memory and nothing is stored for it.
     """
 
     def __init__(self, library: Library | str | Path | None = None, encoder: EncoderRuntime | str | Path | None = None,
@@ -127,13 +119,28 @@ class Session:
         self._owns_library = not isinstance(library, Library)
         self._encoder = encoder if isinstance(encoder, EncoderRuntime) else None
         self._encoder_path = None if isinstance(encoder, EncoderRuntime) else encoder
+        self.own_encoder = encoder is None     # the library's own: its embeddings are stored
         self._recognizer: Recognizer | None = None
         self.timing = StageTimes(timing_keep)
-        self.selected: int | None = None      # the track the user picked (the window: a click on a person)
-        self._followed: int | None = None
-        self.warnings: list[str] = []
-        self.frames_skipped = 0               # frames passed over at the pose rate (settings.pose_fps), all runs
+        self.follow = Follow()                 # .selected: the track the user picked (the window: a click)
+        self.played = Played()                 # every run's source warnings and frames skipped at the pose rate
         self._pending_settings = self._pending_refresh = False
+
+    @property
+    def selected(self) -> int | None:
+        return self.follow.selected
+
+    @selected.setter
+    def selected(self, track: int | None) -> None:
+        self.follow.selected = track
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.played.warnings
+
+    @property
+    def frames_skipped(self) -> int:
+        return self.played.frames_skipped
 
     # ------------------------------------------------------------------ parts
     @property
@@ -167,6 +174,8 @@ class Session:
         if self._recognizer is None:
             enc, lib = self.encoder, self.library
             try:
+                if self.own_encoder:       # the one write on opening: what the library lacks for its encoder
+                    lib.ensure_embedded(enc)
                 self._recognizer = Recognizer(enc, lib, self.settings)
             except LibraryError as e:
                 raise AppError(f"cannot use the library {lib.path}: {e}", "library") from e
@@ -211,8 +220,8 @@ class Session:
             rec.refresh()
 
     # ------------------------------------------------------------------ the loop
-    def frames(self, spec: str | int | Path, *, recognize: bool = True, want_aligned: bool = False,
-               loop: bool = False, realtime: bool = False, control: Control | None = None) -> Iterator[FrameResult]:
+    def frames(self, spec: str | int | Path, *, recognize: bool = True, loop: bool = False, realtime: bool = False,
+               control: Control | None = None) -> Iterator[FrameResult]:
         """The one source -> pose -> recognizer loop: a :class:`FrameResult` per frame of ``spec``.
 
         ``recognize=False`` stops after pose (capturing needs no library or encoder). ``loop`` plays a
@@ -236,15 +245,16 @@ class Session:
             if ctl.on_open is not None:
                 ctl.on_open(src)
             tracker = Tracker()
-            for frame in self._stream(spec, src, loop, realtime, ctl):
+            for frame in play(src, lambda: self.source(spec), not isinstance(spec, int), loop, realtime, ctl,
+                              self.played):
                 self._catch_up()
                 t0 = time.perf_counter()
                 poses = pose.detect_all(frame.image, int(round(frame.t * 1000)))
                 t1 = time.perf_counter()
                 h, w = frame.image.shape[:2]
                 people, ended = tracker.update(frame.t, poses, w / max(h, 1))
-                followed = self._follow(people)
-                windows = self._recognize(rec, frame.t, people, ended, tracker, want_aligned) if rec else []
+                followed = self.follow.pick(people)
+                windows = rec.push_people(frame.t, people, ended, bool(tracker.tracks)) if rec else []
                 t2 = time.perf_counter()
                 inner = sum(w.encode_ms + w.search_ms for w in windows)
                 fr = FrameResult(frame.t, frame.index, frame.image, followed.pose if followed else None, windows,
@@ -254,79 +264,6 @@ class Session:
                 yield fr
         finally:
             pose.close()
-
-    def _follow(self, people: list[Person]) -> Person | None:
-        """The person the window follows (its aligned skeleton, a recording): the one the user
-        selected while in view, else the one followed before, else the largest."""
-        by_track = {p.track: p for p in people}
-        for k in (self.selected, self._followed):
-            if k is not None and k in by_track:
-                self._followed = k
-                return by_track[k]
-        best = max(people, key=lambda p: p.area, default=None)
-        self._followed = best.track if best else None
-        return best
-
-    @staticmethod
-    def _recognize(rec: Recognizer, t: float, people: list[Person], ended: list[int], tracker: Tracker,
-                   want_aligned: bool) -> list[WindowResult]:
-        """Each person's skeleton to their own stream; a tracked person missing from this frame
-        pushes a gap; nobody tracked at all: track 0 says "no person"."""
-        out: list[WindowResult] = []
-        for k in ended:
-            rec.end(k)
-        present = {p.track for p in people}
-        for p in people:
-            out += rec.push(t, p.pose.skeleton, want_aligned, track=p.track)
-        for k in [k for k in rec.streams if k and k not in present]:
-            out += rec.push(t, None, track=k)
-        if tracker.tracks:
-            rec.end(0)
-        else:
-            out += rec.push(t, None, track=0)
-        return out
-
-    def _stream(self, spec: int | str, src: FrameSource, loop: bool, realtime: bool, ctl: Control) -> Iterator[Frame]:
-        is_file = not isinstance(spec, int)
-        offset, wall0, t0 = 0.0, None, None
-        counted = None                      # the source whose skipped frames were added already
-        try:
-            while True:
-                last_t = None
-                for f in src:
-                    if ctl.paused:
-                        paused_at = time.perf_counter()
-                        while ctl.paused and not ctl.stop:
-                            if ctl.while_paused is not None:
-                                ctl.while_paused()
-                            time.sleep(0.03)
-                        if wall0 is not None:
-                            wall0 += time.perf_counter() - paused_at
-                    if ctl.stop:
-                        return
-                    t = f.t + offset
-                    if is_file and realtime:
-                        if wall0 is None:
-                            wall0, t0 = time.perf_counter(), t
-                        ahead = (t - t0) - (time.perf_counter() - wall0)
-                        if ahead > 0:
-                            time.sleep(min(ahead, 0.5))
-                    last_t = t
-                    yield Frame(f.image, t, f.index)
-                self.warnings.extend(src.warnings)
-                if not (is_file and loop) or ctl.stop or last_t is None:
-                    return
-                if src.warnings and ctl.on_warnings is not None:
-                    ctl.on_warnings(list(src.warnings))
-                self.frames_skipped += src.frames_skipped
-                counted = src
-                src.close()
-                offset = last_t + 1.0 / max(src.fps, 1.0)
-                src = self.source(spec)
-        finally:
-            if src is not counted:
-                self.frames_skipped += src.frames_skipped
-            src.close()
 
     def windows(self, spec: str | int | Path) -> Iterator[Window]:
         """The raw canonical windows of ``spec`` exactly as the recognizer classifies them (the live
@@ -338,7 +275,7 @@ class Session:
     def capture(self, spec: str | int | Path, start: float = 0.0, end: float = float("inf"),
                 person: int | str | None = None) -> Segment:
         """The skeletons of ``spec``'s frames from ``start`` to ``end`` seconds (a camera: from now),
-        of ``person`` (a track id, ``"largest"``, or None: the followed person, see :meth:`_follow`)."""
+        of ``person`` (a track id, ``"largest"``, or None: the followed person, ``tracking.Follow``)."""
         cap = Capture(source=describe_source(spec))
         for fr in self.frames(spec, recognize=False):
             if fr.t < start:
@@ -360,13 +297,14 @@ class Session:
 
     def save(self, label: str, segment: Segment) -> list[int]:
         """The one segment -> prototypes write: one prototype per window of the live duration (raw
-        windows stored, embedded with this session's encoder), and the index catches up."""
+        windows stored, embedded with the library's own encoder), and the index catches up."""
         if not len(segment.times):
             raise AppError(f"nothing was recorded from {segment.source or 'the source'}", "recording")
         windows = self.windows_of(segment)
         try:
+            enc = self.encoder if self.own_encoder else None    # another encoder's vectors are never stored
             ids = [self.library.add_prototype(label, w, source=segment.source, start_s=float(segment.times[0]),
-                                              end_s=float(segment.times[-1]), encoder=self.encoder) for w in windows]
+                                              end_s=float(segment.times[-1]), encoder=enc) for w in windows]
         except (ValueError, LibraryError) as e:
             raise AppError(f"could not save the recording: {e}", "recording") from e
         self.refresh()

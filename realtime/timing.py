@@ -7,7 +7,7 @@ from collections import deque
 
 import numpy as np
 
-from focovil.realtime.pipeline import FrameResult
+from focovil.realtime.results import FrameResult
 
 STAGES = ("pose", "encode", "search", "overhead", "wall")
 

@@ -115,3 +115,25 @@ class Tracker:
     def reset(self) -> None:
         """A new stream: every track ends (ids keep counting up, never reused)."""
         self.tracks.clear()
+
+
+def largest(areas: dict[int, float]) -> int | None:
+    """The one rule for "the largest person": the track with the largest box (``{track: area}``)."""
+    return max(areas, key=areas.get, default=None)
+
+
+@dataclass
+class Follow:
+    """Whom the app follows (the label card, the skeleton panel, a recording): the person the user
+    ``selected`` while they are in view, else the one followed before, else the :func:`largest`."""
+    selected: int | None = None
+    followed: int | None = None
+
+    def pick(self, people: list[Person]) -> Person | None:
+        by_track = {p.track: p for p in people}
+        for k in (self.selected, self.followed):
+            if k is not None and k in by_track:
+                self.followed = k
+                return by_track[k]
+        self.followed = largest({p.track: p.area for p in people})
+        return by_track.get(self.followed)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from focovil.realtime.encoder import load_encoder
+from focovil.realtime.settings import Settings
 from focovil.training.data.mediapipe import LIGHTSTAGE, video_windows
 from focovil.training.evaluate_mediapipe import LENGTH, multiview
 from focovil.training.protocols import aligned_joints
@@ -10,8 +11,10 @@ from focovil.training.protocols import aligned_joints
 
 @pytest.fixture(scope="module")
 def cams(shared_dir):
+    """Both cameras' windows at the app's own pose rate for one person (what a user's app sees;
+    ``benchmarks/pipeline_cost.py`` measures the same retrieval there within a point of every frame)."""
     videos = shared_dir / "data/videos"
-    return [video_windows(videos, rel, LENGTH) for rel in LIGHTSTAGE]
+    return [video_windows(videos, rel, LENGTH, pose_fps=Settings().pose_rate()) for rel in LIGHTSTAGE]
 
 
 def test_same_instant_from_two_cameras_is_found_by_the_encoder_far_more_than_by_aligned_joints(cams):

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from focovil.realtime.capture import Segment
 from focovil.realtime.classify import NO_PERSON
 from focovil.realtime.encoder import load_encoder
 from focovil.realtime.library import Library
@@ -71,3 +72,19 @@ def test_recording_shorter_than_a_window_still_makes_one_prototype(encoder, skel
     assert len(windows) == 1 and windows[0].shape == (encoder.window, 20, 3)
     with pytest.raises(ValueError, match="at least 2 frames"):
         segment_windows(times[:5], np.full_like(skels[:5], np.nan), encoder.window, 1.8)
+
+
+def test_another_encoder_reads_the_library_without_writing_to_it(library, skeletons, tmp_path):
+    """``--encoder FILE``: the stored windows are embedded in memory for the recognizer; the library
+    keeps only its own encoder's embeddings, and a recording made meanwhile stores none of the other's."""
+    other = load_encoder(DEFAULT_ENCODER.with_name("focovil_protocol.pt"), device="cpu")
+    before = ([k.sha256 for k in library.encoders()], len(library))
+    with Session(library, encoder=other) as s:
+        rec = s.recognizer
+        assert len(rec.labels) == before[1]            # every stored window, embedded in memory
+        labels = [r.prediction.label for r in stream(rec, *skeletons["fall_cam2"])]
+        assert labels and max(set(labels), key=labels.count) == "falling"
+        s.save("falling", Segment(*skeletons["fall_cam1"], source="fall_cam1"))   # a recording meanwhile
+    assert len(Recognizer(other, library).labels) == len(library) > before[1]   # searched too, from memory
+    assert [k.sha256 for k in library.encoders()] == before[0]      # nothing stored for the other encoder
+    assert library.missing_embeddings(other) == [p.id for p in library.prototypes()]

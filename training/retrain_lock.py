@@ -4,7 +4,7 @@ Two runs on one library would share its work folder (checkpoint, candidate) and 
 to the same ``focovil-v{N}.pt``. So a run holds ``<library>.encoders/retrain.lock`` from start to end:
 an SQLite file kept in an EXCLUSIVE transaction, which the operating system releases when the process
 ends however it ends (no stale lock after a kill), on every platform SQLite runs on. A second run
-waits up to :func:`realtime.library.store.lock_wait_s` seconds (``$FOCOVIL_LOCK_WAIT_S``, 30 s: the
+waits up to :func:`realtime.library.lock_wait_s` seconds (``$FOCOVIL_LOCK_WAIT_S``, 30 s: the
 library's own write wait) and then stops before touching anything, naming the run that holds it
 (``retrain.lock.json``, there while a run holds the lock: pid, start time, work folder). The
 lock file itself stays, empty.
@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from focovil.realtime.files import atomic_text
-from focovil.realtime.library.store import is_busy, lock_wait_s
-from focovil.realtime.library.active import encoders_dir
+from focovil.realtime.library import encoders_dir, is_busy, lock_wait_s
 from focovil.training.retrain_inputs import RetrainError
 
 

@@ -60,6 +60,11 @@ class VideoView(QWidget):
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.setAttribute(Qt.WA_OpaquePaintEvent)
 
+    @property
+    def has_image(self) -> bool:
+        """A frame is shown (not just a message)."""
+        return self._image is not None
+
     def set_frame(self, image: np.ndarray | None, landmarks: np.ndarray | None = None,
                   people: list[Overlay] | None = None) -> None:
         """A new frame with its people (or one person's ``landmarks``, drawn without a label)."""

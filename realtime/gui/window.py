@@ -49,6 +49,7 @@ class MainWindow(QMainWindow):
         self.encoder = None                  # the session's encoder, once a run has loaded it
         self._overrides = dict(overrides or {})
         self.track_labels: dict[int, str] = {}    # each tracked person's current label
+        self._aligned: dict[int, np.ndarray] = {}  # this frame's windows as the encoder sees them (worker)
         self._card_track: int | None = None        # whose label the card shows
         self.setStyleSheet(STYLE)
         self._build()
@@ -177,6 +178,7 @@ class MainWindow(QMainWindow):
         w = self.worker = RecognitionWorker(self.session, self.source_bar.spec(), loop=self.source_bar.loop_box.isChecked(),
                                             stream=lambda: self.settings_panel.stream.server)
         w.ready.connect(self._on_ready)
+        w.aligned_ready.connect(self._aligned.update)
         w.frame_ready.connect(self._on_frame)
         w.stats.connect(self._on_stats)
         w.failed.connect(self.show_error)
@@ -225,7 +227,7 @@ class MainWindow(QMainWindow):
         self.card.stopped()
         if reason == "end of video":
             self.statusBar().showMessage("End of the video", 5000)
-        if reason != "error" and self.video._image is None:
+        if reason != "error" and not self.video.has_image:
             self.video.set_message("Stopped")
         self._update_buttons()
 
@@ -250,8 +252,9 @@ class MainWindow(QMainWindow):
                 self.card.show_waiting(f"person {w.track} is in view, but too little of them yet for a label")
             elif w.track == (fr.selected or 0) or (not fr.people and w.track == 0):
                 self.card.show_prediction(w.prediction)
-                if w.aligned is not None:
-                    self.skeleton.set_window(w.aligned)
+                if w.track in self._aligned:
+                    self.skeleton.set_window(self._aligned[w.track])
+        self._aligned.clear()
         present = {p.track for p in fr.people}
         self.track_labels = {k: v for k, v in self.track_labels.items() if k in present}
         self.video.set_frame(fr.image, people=[Overlay(p.track, p.pose.image_landmarks, self.track_labels.get(p.track, ""),

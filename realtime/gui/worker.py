@@ -37,7 +37,8 @@ class RecognitionWorker(QThread):
     gives the event stream's server while it is on (None: off), asked every frame."""
 
     ready = pyqtSignal(object, str)          # encoder (EncoderRuntime), source description
-    frame_ready = pyqtSignal(object)         # FrameResult (image, pose, windows with .aligned)
+    aligned_ready = pyqtSignal(dict)         # {track: its window as the encoder sees it}, before its frame
+    frame_ready = pyqtSignal(object)         # FrameResult (image, people, windows)
     stats = pyqtSignal(dict)                 # fps, pose_ms, encode_ms, search_ms, overhead_ms, device
     recording_progress = pyqtSignal(float, float)   # seconds recorded, seconds wanted (0: until marked)
     recorded = pyqtSignal(object)            # the captured realtime.session.Segment
@@ -90,10 +91,12 @@ class RecognitionWorker(QThread):
         s = self.session
         reason, last_stats, warned = "stopped", 0.0, len(s.warnings)
         try:
-            for fr in s.frames(self.spec, want_aligned=True, loop=self.loop, realtime=self.realtime,
-                               control=self.control):
+            for fr in s.frames(self.spec, loop=self.loop, realtime=self.realtime, control=self.control):
                 self._record(fr)
                 self._publish(fr)
+                aligned = {w.track: s.encoder.align(w.window[None])[0] for w in fr.windows if w.window is not None}
+                if aligned:        # the skeleton panel's picture, made here, off the GUI thread
+                    self.aligned_ready.emit(aligned)
                 self.frame_ready.emit(fr)
                 now = time.perf_counter()
                 if now - last_stats > self.STATS_EVERY_S:

@@ -15,7 +15,8 @@ with :class:`LibraryError` *before* anything is written to it: the checks read t
 
 One module per job:
 
-- :mod:`.store` -- :class:`Library`: opening, transactions, add / delete / rename, reads
+- :mod:`.store` -- :class:`Library`: opening, add / delete / rename, reads, and the doors to the jobs below
+- :mod:`.database` -- the connection: WAL, the thread lock, the busy wait, reads and transactions
 - :mod:`.schema` -- the tables, ``SCHEMA_VERSION`` and the migration steps from older versions
 - :mod:`.checks` -- the read-only check of a file before anything is written to it
 - :mod:`.hashing` -- encoder identity: :func:`file_sha256`, :class:`EncoderKey`, :func:`encoder_key`
@@ -24,6 +25,8 @@ One module per job:
 - :mod:`.active` -- the active-encoder pointer that retraining promotes and rolls back
 - :mod:`.transfer` -- export to one file, import (merge) from one
 """
+from focovil.realtime.library.active import encoders_dir
+from focovil.realtime.library.database import is_busy, lock_wait_s
 from focovil.realtime.library.errors import LibraryError
 from focovil.realtime.library.hashing import EncoderKey, encoder_key, file_sha256
 from focovil.realtime.library.schema import APPLICATION_ID, SCHEMA_VERSION
@@ -31,4 +34,4 @@ from focovil.realtime.library.store import Library, Prototype
 from focovil.realtime.paths import default_library_path
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "EncoderKey", "Library", "LibraryError", "Prototype",
-           "default_library_path", "encoder_key", "file_sha256"]
+           "default_library_path", "encoder_key", "encoders_dir", "file_sha256", "is_busy", "lock_wait_s"]

@@ -8,13 +8,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from focovil.realtime.library.embedding import embed_stored, store_vectors
+from focovil.realtime.library.database import Database
+from focovil.realtime.library.embedding import embed_stored, missing, store_vectors
 from focovil.realtime.library.hashing import encoder_key
-
-if TYPE_CHECKING:
-    from focovil.realtime.library.store import Library
 
 
 def encoders_dir(library_path: Path) -> Path:
@@ -23,28 +21,28 @@ def encoders_dir(library_path: Path) -> Path:
     return path.with_name(path.stem + ".encoders")
 
 
-def active_encoder(lib: "Library") -> dict | None:
+def active_encoder(db: Database) -> dict | None:
     """:meth:`Library.active_encoder`."""
-    rows = lib._read("SELECT value FROM settings WHERE key='active_encoder'")
+    rows = db.read("SELECT value FROM settings WHERE key='active_encoder'")
     if not rows:
         return None
     rec = json.loads(rows[0][0])
-    rec["file"] = (lib.path.parent / rec["file"]).resolve()   # stored relative to the library's folder
+    rec["file"] = (db.path.parent / rec["file"]).resolve()   # stored relative to the library's folder
     return rec
 
 
-def activate_encoder(lib: "Library", encoder: Any, record: dict) -> int:
+def activate_encoder(db: Database, encoder: Any, record: dict) -> int:
     """:meth:`Library.activate_encoder`."""
     key = encoder_key(encoder)
-    vectors = embed_stored(lib._read, encoder, key, lib.missing_embeddings(key), lib.path)  # outside the write lock
-    rec = dict(record, sha256=key.sha256, file=os.path.relpath(Path(record["file"]).resolve(), lib.path.parent.resolve()))
-    with lib._tx() as c:
+    vectors = embed_stored(db.read, encoder, key, missing(db, key), db.path)  # outside the write lock
+    rec = dict(record, sha256=key.sha256, file=os.path.relpath(Path(record["file"]).resolve(), db.path.parent.resolve()))
+    with db.transaction() as c:
         enc_id = store_vectors(c, key, vectors)
         late = [int(r[0]) for r in c.execute(   # recorded meanwhile: embedded inside the transaction
             "SELECT p.id FROM prototypes p WHERE NOT EXISTS (SELECT 1 FROM embeddings e "
             "WHERE e.prototype_id=p.id AND e.encoder_id=?)", (enc_id,))]
         store_vectors(c, key, embed_stored(lambda sql, params: c.execute(sql, params).fetchall(), encoder, key, late,
-                                           lib.path))
+                                           db.path))
         c.execute("INSERT OR REPLACE INTO settings(key, value) VALUES ('active_encoder', ?)",
                   (json.dumps(rec, sort_keys=True),))
     return len(vectors) + len(late)

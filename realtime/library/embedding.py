@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from focovil.realtime.library.codec import vector_blob, window_from_blob
-from focovil.realtime.library.errors import LibraryError
+from focovil.realtime.library.database import Database
+from focovil.realtime.library.errors import LibraryError, corrupt
 from focovil.realtime.library.hashing import EncoderKey, encoder_key
 from focovil.realtime.library.rows import encoder_id
 from focovil.realtime.window import resample_frames
-
-if TYPE_CHECKING:
-    from focovil.realtime.library.store import Library
 
 Reader = Callable[[str, Sequence[Any]], list]
 
@@ -64,7 +62,36 @@ def store_vectors(c: sqlite3.Connection, key: EncoderKey, vectors: dict[int, np.
     return enc_id
 
 
-def ensure_embedded(lib: "Library", encoder: Any, batch_size: int = 256,
+def embeddings(db: Database, encoder: Any, embed_missing: bool = False) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """:meth:`Library.embeddings_for`."""
+    key = encoder_key(encoder)
+    rows = db.read("SELECT p.id, l.name, e.vector FROM embeddings e JOIN encoders c ON c.id=e.encoder_id "
+                   "JOIN prototypes p ON p.id=e.prototype_id JOIN labels l ON l.id=p.label_id "
+                   "WHERE c.sha256=? ORDER BY p.id", (key.sha256,))
+    vectors = {int(pid): vec for pid, _, vec in rows}
+    if any(len(v) != key.dim * 4 for v in vectors.values()):
+        raise corrupt(db.path, f"embeddings of encoder {key.name} are not all of size {key.dim}")
+    names = {int(pid): str(name) for pid, name, _ in rows}
+    vectors = {pid: np.frombuffer(v, dtype="<f4").astype(np.float32) for pid, v in vectors.items()}
+    todo = missing(db, key) if embed_missing and hasattr(encoder, "embed") else []
+    if todo:
+        vectors.update(embed_stored(db.read, encoder, key, todo, db.path))
+        q = ",".join("?" * len(todo))
+        names.update((int(pid), str(name)) for pid, name in db.read(
+            f"SELECT p.id, l.name FROM prototypes p JOIN labels l ON l.id=p.label_id WHERE p.id IN ({q})", todo))
+    ids = sorted(pid for pid in vectors if pid in names)
+    mat = np.stack([vectors[i] for i in ids]) if ids else np.zeros((0, key.dim), dtype=np.float32)
+    return np.array(ids, dtype=np.int64), [names[i] for i in ids], mat
+
+
+def missing(db: Database, key: EncoderKey) -> list[int]:
+    """:meth:`Library.missing_embeddings`: ids of prototypes with no embedding by ``key``'s encoder."""
+    return [int(r[0]) for r in db.read(
+        "SELECT p.id FROM prototypes p WHERE NOT EXISTS (SELECT 1 FROM embeddings e JOIN encoders c "
+        "ON c.id=e.encoder_id WHERE e.prototype_id=p.id AND c.sha256=?) ORDER BY p.id", (key.sha256,))]
+
+
+def ensure_embedded(db: Database, encoder: Any, batch_size: int = 256,
                     progress: Callable[[int, int], None] | None = None) -> int:
     """:meth:`Library.ensure_embedded`."""
     key = encoder_key(encoder)
@@ -72,11 +99,11 @@ def ensure_embedded(lib: "Library", encoder: Any, batch_size: int = 256,
         raise TypeError("ensure_embedded needs an encoder that can embed (realtime.encoder.load_encoder)")
     total = 0
     for _ in range(3):  # again if another process added prototypes meanwhile
-        todo = lib.missing_embeddings(key)
+        todo = missing(db, key)
         if not todo:
             break
-        vectors = embed_stored(lib._read, encoder, key, todo, lib.path, batch_size, progress)
-        with lib._tx() as c:
+        vectors = embed_stored(db.read, encoder, key, todo, db.path, batch_size, progress)
+        with db.transaction() as c:
             store_vectors(c, key, vectors)
         total += len(vectors)
     return total

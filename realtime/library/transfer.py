@@ -4,42 +4,37 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
 from focovil.realtime.files import atomic_write
 from focovil.realtime.library.checks import inspect, ro_uri
 from focovil.realtime.library.codec import window_from_blob
+from focovil.realtime.library.database import Database
 from focovil.realtime.library.errors import LibraryError, corrupt
 from focovil.realtime.library.hashing import EncoderKey
 from focovil.realtime.library.rows import encoder_id, insert_embedding, insert_prototype
 
-if TYPE_CHECKING:
-    from focovil.realtime.library.store import Library
 
-
-def export_to(lib: "Library", path: str | Path) -> Path:
+def export_to(db: Database, path: str | Path) -> Path:
     """:meth:`Library.export_to`."""
     dest = Path(path)
-    if dest.exists() and lib.path.exists() and os.path.samefile(dest, lib.path):
+    if dest.exists() and db.path.exists() and os.path.samefile(dest, db.path):
         raise LibraryError(f"cannot export the library onto itself ({dest})")
 
     def backup(tmp: Path) -> None:
         dst = sqlite3.connect(str(tmp), isolation_level=None)
         try:
-            with lib._lock:
-                lib._connection().backup(dst)
+            db.backup_to(dst)
             dst.execute("PRAGMA journal_mode=DELETE")  # one file, no -wal beside it
         finally:
             dst.close()
     return atomic_write(dest, backup)
 
 
-def import_from(lib: "Library", path: str | Path, encoder: Any = None) -> int:
-    """:meth:`Library.import_from`."""
+def import_from(db: Database, path: str | Path) -> int:
+    """:meth:`Library.import_from`, but for embedding with the caller's encoder."""
     src_path = Path(path)
     if not src_path.is_file():
         raise LibraryError(f"no library file {src_path}")
-    if lib.path.exists() and os.path.samefile(src_path, lib.path):
+    if db.path.exists() and os.path.samefile(src_path, db.path):
         raise LibraryError(f"cannot import the library into itself ({src_path})")
     if inspect(src_path):
         return 0  # an empty file / empty database: nothing to import
@@ -48,7 +43,7 @@ def import_from(lib: "Library", path: str | Path, encoder: Any = None) -> int:
         if window_from_blob(blob, int(frames), int(joints)) is None:
             raise LibraryError(f"{src_path}: prototype {sid} has a damaged raw window; nothing was imported")
     added = 0
-    with lib._tx() as c:
+    with db.transaction() as c:
         have = {r[0] for r in c.execute("SELECT uid FROM prototypes")}
         enc_ids: dict[int, int] = {}
         for sid, uid, *fields in protos:
@@ -61,8 +56,6 @@ def import_from(lib: "Library", path: str | Path, encoder: Any = None) -> int:
                 insert_embedding(c, pid, enc_ids[eid], vec)
             have.add(uid)
             added += 1
-    if encoder is not None:
-        lib.ensure_embedded(encoder)
     return added
 
 

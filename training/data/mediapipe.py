@@ -76,8 +76,8 @@ def stream_windows(name: str, times: np.ndarray, skels: np.ndarray, length: int,
 
 
 def video_windows(videos: str | Path, rel: str, length: int, name: str | None = None,
-                  cache: Path | None = CACHE) -> VideoWindows:
-    times, skels = skeletons(Path(videos) / rel, cache)
+                  cache: Path | None = CACHE, pose_fps: float | None = None) -> VideoWindows:
+    times, skels = skeletons(Path(videos) / rel, cache, pose_fps=pose_fps)
     return stream_windows(name or rel, times, skels, length)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from focovil.realtime.paths import DEFAULT_POSE_MODEL, pose_model_path
-from focovil.realtime.pose import _quiet_stderr
+from focovil.realtime.pose import quiet_stderr
 from focovil.realtime.redetect import image_landmarker
 from focovil.realtime.source import open_source
 from focovil.realtime.tracking import association_cost
@@ -81,7 +81,7 @@ def solo(path: str | Path, height: int, crop: tuple[float, float, float, float] 
          max_frames: int | None = None, model: str | Path | None = DEFAULT_POSE_MODEL) -> Solo:
     """Read a single-person clip through the app's source, crop and scale it, and cut its person out."""
     frames, masks, lms = [], [], []
-    with _quiet_stderr(True):
+    with quiet_stderr(True):
         marker = image_landmarker(pose_model_path(model), 1, segmentation=True)
     try:
         with open_source(Path(path)) as src:
@@ -104,7 +104,7 @@ def solo(path: str | Path, height: int, crop: tuple[float, float, float, float] 
                     masks.append(np.zeros(img.shape[:2], np.uint8))
                     lms.append(np.full((33, 3), np.nan))
     finally:
-        with _quiet_stderr(True):
+        with quiet_stderr(True):
             marker.close()
     return Solo(frames, masks, np.array(lms, np.float32), fps)
 

@@ -87,7 +87,8 @@ class CameraStream:
         return f"{self.sequence}/cam{self.camera}"
 
 
-def _root(root: str | Path | None) -> Path:
+def data_root(root: str | Path | None = None) -> Path:
+    """The TotalCapture MediaPipe folder (``root``, else the default under ../shared), checked to exist."""
     r = Path(root or DEFAULT_ROOT)
     if not r.is_dir():
         raise FileNotFoundError(f"TotalCapture MediaPipe folder not found: {r} (see ../shared/data/README.md)")
@@ -107,7 +108,7 @@ def load_sequence(sequence: str, root: str | Path | None = None, for_training: b
                   cameras: tuple[int, ...] = CAMERAS) -> dict[int, CameraStream]:
     """Every camera of one sequence, by camera id. ``for_training``: refuse the validation sequence."""
     check_split(sequence, for_training)
-    path = _root(root) / f"{SUBJECT}_{sequence}.npz"
+    path = data_root(root) / f"{SUBJECT}_{sequence}.npz"
     if not path.is_file():
         raise FileNotFoundError(f"TotalCapture sequence not found: {path}")
     out = {}
@@ -123,7 +124,7 @@ def load_sequence(sequence: str, root: str | Path | None = None, for_training: b
 
 
 def load_cameras(root: str | Path | None = None) -> dict[int, Camera]:
-    d = json.loads((_root(root) / "calibration_params.json").read_text())
+    d = json.loads((data_root(root) / "calibration_params.json").read_text())
     out = {}
     for c in d["cameras"]:
         i = c["intrinsics"]
@@ -135,7 +136,7 @@ def load_cameras(root: str | Path | None = None) -> dict[int, Camera]:
 
 def load_vicon(sequence: str, root: str | Path | None = None, subject: str = SUBJECT) -> np.ndarray:
     """Vicon ground truth ``[F, 21, 3]`` in metres, world frame (y up), joints :data:`VICON_JOINTS`."""
-    path = _root(root) / "vicon_gt" / f"{subject}_{sequence}.txt.gz"
+    path = data_root(root) / "vicon_gt" / f"{subject}_{sequence}.txt.gz"
     if not path.is_file():
         raise FileNotFoundError(f"Vicon ground truth not found: {path}")
     with gzip.open(path, "rt") as f:

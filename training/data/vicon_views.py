@@ -35,7 +35,7 @@ OFFSET = -1          # MediaPipe frame k = Vicon row k - 1 on every S1 sequence 
 
 def vicon_subjects_sequences(root: str | Path | None = None) -> list[tuple[str, str]]:
     """Every Vicon sequence but the validation one: ``(subject, sequence)``."""
-    files = sorted((tc._root(root) / "vicon_gt").glob("S*_*.txt.gz"))
+    files = sorted((tc.data_root(root) / "vicon_gt").glob("S*_*.txt.gz"))
     out = [tuple(f.name[:-len(".txt.gz")].split("_", 1)) for f in files]
     return [(s, q) for s, q in out if (s, q) != (tc.SUBJECT, tc.VALIDATION)]
 
