@@ -95,7 +95,7 @@ def run_gui(video: str, minutes: float, workdir: Path) -> Sampler:
     from focovil.realtime.gui.window import MainWindow
     app = QApplication.instance() or QApplication([])
     sampler = Sampler()
-    w = MainWindow(library_path=workdir / "lib.sqlite3", source=video,
+    w = MainWindow(Session(workdir / "lib.sqlite3", timing_keep=60), source=video,
                    store=QSettings(str(workdir / "gui.ini"), QSettings.IniFormat))
     w.resize(1280, 820)
     w.show()

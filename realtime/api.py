@@ -70,7 +70,7 @@ class ActionRecognizer:
         one :class:`Result` per window per tracked person (every ``stride_s`` seconds).
         ``skeletons``: attach each person's canonical skeleton; ``realtime``: pace a file to its clock."""
         self.stats = stats = RunStats()
-        skipped_before = self.session.frames_skipped
+        skipped_before = self.session.played.frames_skipped
         try:
             for fr in self.session.frames(source, realtime=realtime, control=control):
                 stats.frames += 1
@@ -80,7 +80,7 @@ class ActionRecognizer:
                     stats.results += 1
                     yield Result.of(w, bodies.get(w.track))
         finally:
-            stats.frames_skipped = self.session.frames_skipped - skipped_before
+            stats.frames_skipped = self.session.played.frames_skipped - skipped_before
 
     def recognize_skeletons(self, skeletons: np.ndarray, times: np.ndarray | None = None, *, fps: float | None = None,
                             track: int = 0) -> list[Result]:

@@ -117,7 +117,7 @@ def headless(rec: ActionRecognizer, spec: str | int, out: str | None = None, ech
                                   labels_by_track={str(k): v for k, v in sorted(tracks.items())},
                                   prototypes=len(s.recognizer.labels), encoder=s.encoder.path.name,
                                   device=s.encoder.device, seconds=round(time.perf_counter() - t_start, 2), **p50,
-                                  warnings=list(s.warnings))
+                                  warnings=list(s.played.warnings))
         if sink:
             sink.write(json.dumps(summary) + "\n")
         if stream:
@@ -170,7 +170,7 @@ def embed(rec: ActionRecognizer, spec: str, out: str) -> dict:
               "source": np.array(str(spec))}
     atomic_write(out, lambda tmp: np.savez_compressed(tmp, **arrays), suffix=".npz")
     return {"out": str(out), "windows": len(wins), "dim": int(vectors.shape[1]), "encoder": s.encoder.path.name,
-            "window_s": s.settings.window_s, "stride_s": s.settings.stride_s, "warnings": list(s.warnings)}
+            "window_s": s.settings.window_s, "stride_s": s.settings.stride_s, "warnings": list(s.played.warnings)}
 
 
 def segments(rec: ActionRecognizer, spec: str, out: str, merge_gap: float | None = None,
@@ -185,7 +185,7 @@ def segments(rec: ActionRecognizer, spec: str, out: str, merge_gap: float | None
     summary = spotting_report.write_all(
         out, windows, found, rules, str(spec), encoder=rec.session.encoder.path.name, library=str(rec.library_path),
         settings={k: getattr(st, k) for k in ("window_s", "stride_s", "smoothing", "strictness", "persons")},
-        warnings=list(rec.session.warnings))
+        warnings=list(rec.session.played.warnings))
     return {**summary, "seconds": round(time.perf_counter() - t0, 2)}
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import numpy as np
 
@@ -45,6 +46,17 @@ class Capture:
         self._skels.append(fr.pose.skeleton if fr.pose is not None else _NOBODY)
         self._people.append({p.track: (p.pose.skeleton, p.area) for p in fr.people})
         return self.done
+
+    def take(self, frames: Iterable[FrameResult], start: float = 0.0, end: float = float("inf"),
+             person: int | str | None = None) -> "Segment":
+        """The frames from ``start`` to ``end`` seconds, then :meth:`segment` of ``person``."""
+        for fr in frames:
+            if fr.t < start:
+                continue
+            if fr.t > end:
+                break
+            self.add(fr)
+        return self.segment(person)
 
     def end(self) -> None:
         """"Mark end": complete at the frames kept so far."""

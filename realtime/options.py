@@ -43,10 +43,11 @@ def settings_from(a: argparse.Namespace, base: Settings | None = None) -> Settin
     return dataclasses.replace(base or Settings(), **given)
 
 
-def session_from(a: argparse.Namespace, base: Settings | None = None):
-    """A :class:`realtime.session.Session` on the options' library, encoder, pose model and settings."""
+def session_from(a: argparse.Namespace, base: Settings | None = None, **session_kw):
+    """The one way from options to a :class:`realtime.session.Session` (the command line's and the
+    window's): the options' library, encoder, pose model and settings, plus ``session_kw``."""
     from focovil.realtime.session import Session
-    return Session(a.library, a.encoder, a.pose_model, settings_from(a, base), verbose=a.verbose)
+    return Session(a.library, a.encoder, a.pose_model, settings_from(a, base), verbose=a.verbose, **session_kw)
 
 
 def recognizer_from(a: argparse.Namespace, base: Settings | None = None):

@@ -1,16 +1,13 @@
 """One running recognition session: the library, the encoder, pose, settings, recognizer and timing.
 
 Every entry point (the command line, the window and its worker thread, retraining, the benchmarks)
-goes through :class:`Session`: it opens the library (the user's default one starts as a copy of the
-shipped demo library), resolves the encoder (``--encoder`` wins, else the one retraining promoted
-for this library, else the shipped default), makes the pose estimator, and owns the one
-source -> pose -> recognizer loop (:meth:`Session.frames`), the one capture of a segment built on
-it (:class:`Capture`, :meth:`Session.capture`), the one segment -> prototypes write
+goes through :class:`Session`: it opens its parts as :mod:`realtime.parts` resolves them, and owns
+the one source -> pose -> recognizer loop (:meth:`Session.frames`), the one capture of a segment
+built on it (:class:`Capture`, :meth:`Session.capture`), the one segment -> prototypes write
 (:meth:`Session.save`) and the one per-stage timing record (:class:`StageTimes`).
 """
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 from typing import Iterator
@@ -19,94 +16,30 @@ import numpy as np
 
 from focovil.realtime.capture import Capture, Segment
 from focovil.realtime.encoder import EncoderFileError, EncoderRuntime, load_encoder
-from focovil.realtime.files import atomic_copy
-from focovil.realtime.library import Library, LibraryError, file_sha256
-from focovil.realtime.paths import DEFAULT_ENCODER, SHIPPED_LIBRARY, default_library_path
+from focovil.realtime.library import Library, LibraryError
+from focovil.realtime.parts import (AppError, active_encoder_path, camera_available, describe_source, open_library,
+                                    open_pose, open_thinned, resolve_encoder_path)
 from focovil.realtime.pipeline import Recognizer, live_windows, segment_windows
 from focovil.realtime.playback import Control, Played, play
 from focovil.realtime.results import FrameResult
 from focovil.realtime.settings import Settings
-from focovil.realtime.source import FrameSource, SourceError, open_source, parse_source
+from focovil.realtime.source import FrameSource, parse_source
 from focovil.realtime.timing import StageTimes
 from focovil.realtime.tracking import Follow, Tracker
 from focovil.realtime.window import Window
 
 __all__ = ["AppError", "Capture", "Control", "Segment", "Session", "StageTimes", "active_encoder_path",
            "camera_available", "describe_source", "open_library", "parse_source", "resolve_encoder_path"]
-log = logging.getLogger("focovil")
 
-
-class AppError(RuntimeError):
-    """A problem to show the user in one line (no traceback). ``what``: the part that failed
-    (``library``, ``encoder``, ``pose``, ``source`` or ``recording``), for a headline."""
-
-    def __init__(self, message: str, what: str = "") -> None:
-        super().__init__(message)
-        self.what = what
-
-
-# ------------------------------------------------------------------ resolving the parts
-
-def open_library(path: str | Path | None) -> Library:
-    """The user's library; the default one starts as a copy of the shipped demo library."""
-    target = Path(path) if path else default_library_path()
-    if path is None and not target.exists() and SHIPPED_LIBRARY.exists():
-        atomic_copy(SHIPPED_LIBRARY, target)
-        log.info("created %s from the shipped demo library", target)
-    try:
-        return Library(target)
-    except LibraryError as e:
-        raise AppError(str(e), "library") from e
-
-
-def active_encoder_path(lib: Library) -> Path:
-    """The encoder a library runs on when ``--encoder`` is not given: the one ``training.retrain``
-    promoted it to (``Library.active_encoder``), else the shipped default. A promoted file that is gone
-    or no longer matches its recorded sha256 is not trusted: a warning, and the default is used."""
-    rec = lib.active_encoder()
-    if rec is None:
-        return DEFAULT_ENCODER
-    path = Path(rec["file"])
-    if not path.is_file() or file_sha256(path) != rec.get("sha256"):
-        log.warning("the library's active encoder %s is missing or was changed; using %s", path, DEFAULT_ENCODER)
-        return DEFAULT_ENCODER
-    return path
-
-
-def resolve_encoder_path(explicit: str | Path | None, library: Library | None) -> Path:
-    """``explicit`` (``--encoder``) wins; else the library's active encoder; else the shipped default."""
-    if explicit is not None:
-        return Path(explicit)
-    return active_encoder_path(library) if library is not None else DEFAULT_ENCODER
-
-
-def describe_source(spec: str | int | Path) -> str:
-    """How a source is written in the library's ``source`` column and in messages."""
-    s = parse_source(spec)
-    return f"camera {s}" if isinstance(s, int) else str(s)
-
-
-def camera_available(index: int = 0) -> bool:
-    try:
-        with open_source(index):
-            return True
-    except SourceError:
-        return False
-
-
-# --------------------------------------------------------------------------- the session
 
 class Session:
     """Owns a library (opened here unless given), its encoder, the pose model and the recognizer.
 
-    Parts are opened when first needed: capturing skeletons needs neither library nor encoder;
-    recognising needs both. Problems come as :class:`AppError` naming the part. Close it (or use
+    Parts are opened when first needed (capturing needs neither library nor encoder). Close it (or use
     ``with``): the library is closed if this session opened it. ``cpu_threads``: torch's CPU threads
     (the live app uses 1, see ``load_encoder``; None leaves torch's default, for batch work).
-
-    The library stores embeddings only of its own encoder (the one it was promoted to, or the shipped
-    default): they are made when the recognizer opens. With an ``encoder`` given (``--encoder FILE``)
-    the stored windows are embedded in memory and nothing is stored for it.
+    The library stores embeddings only of its own encoder (promoted, or the shipped default), made when
+    the recognizer opens; with an ``encoder`` given (``--encoder FILE``) they are made in memory only.
     """
 
     def __init__(self, library: Library | str | Path | None = None, encoder: EncoderRuntime | str | Path | None = None,
@@ -125,22 +58,6 @@ class Session:
         self.follow = Follow()                 # .selected: the track the user picked (the window: a click)
         self.played = Played()                 # every run's source warnings and frames skipped at the pose rate
         self._pending_settings = self._pending_refresh = False
-
-    @property
-    def selected(self) -> int | None:
-        return self.follow.selected
-
-    @selected.setter
-    def selected(self, track: int | None) -> None:
-        self.follow.selected = track
-
-    @property
-    def warnings(self) -> list[str]:
-        return self.played.warnings
-
-    @property
-    def frames_skipped(self) -> int:
-        return self.played.frames_skipped
 
     # ------------------------------------------------------------------ parts
     @property
@@ -182,21 +99,11 @@ class Session:
         return self._recognizer
 
     def pose(self):
-        """A new pose estimator (``realtime.pose.PoseEstimator``) on this session's model, looking
-        for ``settings.persons`` people per frame."""
-        from focovil.realtime.pose import PoseEstimator
-        try:
-            return PoseEstimator(**({"model_path": self.pose_model} if self.pose_model else {}), verbose=self.verbose,
-                                 num_poses=self.settings.persons, gpu=self.settings.pose_gpu,
-                                 redetect=self.settings.redetect)
-        except (FileNotFoundError, RuntimeError, ValueError) as e:
-            raise AppError(str(e), "pose") from e
+        """A new pose estimator on this session's model and settings (:func:`realtime.parts.open_pose`)."""
+        return open_pose(self.settings, self.pose_model, self.verbose)
 
     def source(self, spec: str | int | Path) -> FrameSource:
-        try:
-            return open_source(parse_source(spec)).thin(self.settings.pose_rate())
-        except (SourceError, ValueError, TypeError) as e:
-            raise AppError(str(e), "source") from e
+        return open_thinned(spec, self.settings)
 
     def apply(self, settings: Settings) -> None:
         """New settings take effect from the next frame (the window restarts). Safe from another
@@ -276,31 +183,20 @@ class Session:
                 person: int | str | None = None) -> Segment:
         """The skeletons of ``spec``'s frames from ``start`` to ``end`` seconds (a camera: from now),
         of ``person`` (a track id, ``"largest"``, or None: the followed person, ``tracking.Follow``)."""
-        cap = Capture(source=describe_source(spec))
-        for fr in self.frames(spec, recognize=False):
-            if fr.t < start:
-                continue
-            if fr.t > end:
-                break
-            cap.add(fr)
         try:
-            return cap.segment(person)
+            return Capture(source=describe_source(spec)).take(self.frames(spec, recognize=False), start, end, person)
         except ValueError as e:
             raise AppError(f"{describe_source(spec)}: {e}", "recording") from e
-
-    def windows_of(self, segment: Segment) -> list[np.ndarray]:
-        """A segment's raw canonical windows, as :meth:`save` stores them."""
-        try:
-            return segment_windows(segment.times, segment.skeletons, self.encoder.window, self.settings.window_s)
-        except ValueError as e:
-            raise AppError(f"{segment.source or 'the recording'}: {e}", "recording") from e
 
     def save(self, label: str, segment: Segment) -> list[int]:
         """The one segment -> prototypes write: one prototype per window of the live duration (raw
         windows stored, embedded with the library's own encoder), and the index catches up."""
         if not len(segment.times):
             raise AppError(f"nothing was recorded from {segment.source or 'the source'}", "recording")
-        windows = self.windows_of(segment)
+        try:
+            windows = segment_windows(segment.times, segment.skeletons, self.encoder.window, self.settings.window_s)
+        except ValueError as e:
+            raise AppError(f"{segment.source or 'the recording'}: {e}", "recording") from e
         try:
             enc = self.encoder if self.own_encoder else None    # another encoder's vectors are never stored
             ids = [self.library.add_prototype(label, w, source=segment.source, start_s=float(segment.times[0]),

@@ -7,8 +7,8 @@ the time at which it was seen. Each source uses the best clock it has:
 * video file: the container's timestamp (``CAP_PROP_POS_MSEC``, relative to the first frame) while it
   is sane (finite, increasing, no absurd jump); otherwise the previous timestamp + 1/fps. OpenCV's AVI
   reader reports positions a frame or two ahead and 0 for the last frames, which this absorbs.
-* camera: ``time.monotonic()`` when the frame arrived, relative to the first frame.
-* image folder: position / fps (``fps`` argument, default 30), files sorted by name (numbers in names
+* camera (``realtime.camera_source``): ``time.monotonic()`` when the frame arrived, relative to the first frame.
+* image folder (``realtime.image_folder_source``): position / fps (``fps`` argument, default 30), files sorted by name (numbers in names
   compared as numbers, so ``img2`` comes before ``img10``).
 
 Problems that do not stop the stream (a truncated file, a camera that goes away, an unreadable image)
@@ -20,8 +20,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,14 +34,9 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 DEFAULT_FPS = 30.0
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _MAX_SANE_FPS = 1000.0
-_POLL_S = 0.02  # sleep between failed camera reads: waits for the device without busy-looping
 
 CaptureFactory = Callable[[Any], Any]  # (camera index or path) -> object with cv2.VideoCapture's API
-
-
-CAMERA_SIZE = (640, 480)     # width, height asked of a camera
 
 
 class SourceError(RuntimeError):
@@ -70,7 +63,7 @@ def _set_cv2_log_level(level_name: str) -> int | None:
 
 
 @contextlib.contextmanager
-def _cv2_silent() -> Iterator[None]:
+def cv2_silent() -> Iterator[None]:
     """Probing a camera makes OpenCV log one error per backend it tries; SourceError says it once."""
     previous = _set_cv2_log_level("LOG_LEVEL_SILENT")
     try:
@@ -80,7 +73,7 @@ def _cv2_silent() -> Iterator[None]:
             cv2.utils.logging.setLogLevel(previous)
 
 
-def _sane_fps(value: float) -> bool:
+def sane_fps(value: float) -> bool:
     return math.isfinite(value) and 0.0 < value <= _MAX_SANE_FPS
 
 
@@ -183,7 +176,7 @@ class VideoFileSource(FrameSource):
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         self.header_frames: int | None = count if count > 0 else None
         pending_warnings = []
-        if not _sane_fps(header_fps):
+        if not sane_fps(header_fps):
             nominal = fps or DEFAULT_FPS
             pending_warnings.append(f"{path.name}: the file reports no usable frame rate "
                                     f"({header_fps:g}); assuming {nominal:g} fps")
@@ -246,140 +239,6 @@ class VideoFileSource(FrameSource):
         self._cap.release()
 
 
-class CameraSource(FrameSource):
-    """A live camera. Frames are stamped with the monotonic clock on arrival (relative to the first).
-
-    The first frame is awaited on opening (up to ``first_frame_timeout_s``); afterwards a camera that
-    returns no frame for ``stall_timeout_s`` is taken as gone and the stream ends with a warning.
-    A ``read()`` that blocks is bounded only by the backend's own timeout (V4L2: about 10 s).
-    """
-
-    def __init__(self, index: int, fps: float | None, capture_factory: CaptureFactory,
-                 first_frame_timeout_s: float, stall_timeout_s: float) -> None:
-        self.camera_index = index
-        self.stall_timeout_s = stall_timeout_s
-        with _cv2_silent():
-            self._cap = capture_factory(index)
-            opened = self._cap.isOpened()
-        if not opened:
-            self._cap.release()
-            raise SourceError(f"camera {index} could not be opened ({_camera_hint(index)})")
-        if fps is not None:
-            self._cap.set(cv2.CAP_PROP_FPS, fps)  # a request; many drivers ignore it
-        # The size pose works at (realtime.pose: frames are scaled to 640 px on the long side), not the
-        # largest the camera offers: a smaller frame costs less to capture, decode and convert. A request;
-        # the driver picks its nearest mode.
-        self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, CAMERA_SIZE[0])
-        self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, CAMERA_SIZE[1])
-        reported = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        nominal = reported if _sane_fps(reported) else (fps or DEFAULT_FPS)
-        image = self._read_within(first_frame_timeout_s)
-        if image is None:
-            self._cap.release()
-            raise SourceError(f"camera {index} opened but delivered no frame within "
-                              f"{first_frame_timeout_s:g} s (in use by another program, or not a camera?)")
-        self._t0 = time.monotonic()
-        h, w = image.shape[:2]
-        super().__init__(nominal, f"camera {index} ({w}x{h}, {nominal:g} fps)")
-        self._pending: np.ndarray | None = image
-        self._index = 0
-
-    def _read_within(self, timeout_s: float, decode: bool = True) -> np.ndarray | bool | None:
-        """The next frame (``decode=False``: True once one is grabbed, not yet decoded), or None after
-        ``timeout_s`` without one."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if not decode:
-                if self._cap.grab():
-                    return True
-            else:
-                ok, image = self._cap.read()
-                if ok and image is not None:
-                    return image
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(_POLL_S)
-
-    def _next_frame(self) -> Frame | None:
-        if self._pending is not None:
-            image, self._pending, t = self._pending, None, 0.0
-            self._due(t)
-        else:
-            while True:
-                if self._read_within(self.stall_timeout_s, decode=False) is None:
-                    self.warnings.append(f"camera {self.camera_index} stopped delivering frames "
-                                         f"after {self.frames_read} frames")
-                    return None
-                t = time.monotonic() - self._t0
-                self._index += 1
-                if self._due(t):
-                    ok, image = self._cap.retrieve()
-                    if ok and image is not None:
-                        break
-        return Frame(image, t, self._index)
-
-    def _release(self) -> None:
-        self._cap.release()
-
-
-def _camera_hint(index: int) -> str:
-    if sys.platform.startswith("linux"):
-        dev = Path(f"/dev/video{index}")
-        if not dev.exists():
-            return f"no device {dev}"
-        return f"{dev} exists: in use by another program, no permission, or not a capture device"
-    return "no such camera, or it is in use by another program"
-
-
-def _natural_key(path: Path) -> list:
-    return [(0, int(s), s) if s.isdigit() else (1, 0, s.lower()) for s in re.split(r"(\d+)", path.name)]
-
-
-class ImageFolderSource(FrameSource):
-    """The images of one folder as a stream at ``fps``; undecodable files are skipped with a warning
-    (their time slot stays empty, so the timing of the others is unchanged)."""
-
-    def __init__(self, path: Path, fps: float | None) -> None:
-        self.path = path
-        self._files = sorted((p for p in path.iterdir()
-                              if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()), key=_natural_key)
-        if not self._files:
-            raise SourceError(f"image folder {path} has no images ({' '.join(IMAGE_EXTENSIONS)})")
-        fps = fps or DEFAULT_FPS
-        self._pos = 0
-        skipped: list[str] = []
-        first = self._decode_next(skipped)
-        if first is None:
-            raise SourceError(f"image folder {path}: none of its {len(self._files)} images could be decoded")
-        h, w = first[1].shape[:2]
-        super().__init__(fps, f"image folder {path.name} ({len(self._files)} images, {w}x{h}, {fps:g} fps)")
-        self.warnings.extend(skipped)
-        self._pending: tuple[int, np.ndarray] | None = first
-
-    def _decode_next(self, warnings: list[str]) -> tuple[int, np.ndarray] | None:
-        while self._pos < len(self._files):
-            i, p = self._pos, self._files[self._pos]
-            self._pos += 1
-            if self.pose_fps and not self._due(i / self.fps):   # passed over at the pose rate: never read
-                continue
-            image = cv2.imread(str(p), cv2.IMREAD_COLOR)
-            if image is not None:
-                return i, image
-            warnings.append(f"could not decode image {p.name}; skipped")
-        return None
-
-    def _next_frame(self) -> Frame | None:
-        if self._pending is not None:
-            item, self._pending = self._pending, None
-            self._due(item[0] / self.fps)          # the first frame: always due, it starts the schedule
-        else:
-            item = self._decode_next(self.warnings)
-            if item is None:
-                return None
-        i, image = item
-        return Frame(image, i / self.fps, i)
-
-
 def parse_source(spec: str | int | Path) -> int | str | Path:
     """The one reading of a source the user names: ``0``, ``"0"`` or ``"Camera 0"`` is camera 0
     (unless a file of that name exists); anything else is a path (a video file or an image folder)."""
@@ -402,16 +261,18 @@ def open_source(spec: str | int | Path, fps: float | None = None, *,
     reports none; for a camera, a rate requested from the driver. ``capture_factory`` replaces
     ``cv2.VideoCapture`` (tests inject a fake camera with it).
     """
-    if fps is not None and not _sane_fps(float(fps)):
+    if fps is not None and not sane_fps(float(fps)):
         raise ValueError(f"fps must be in (0, {_MAX_SANE_FPS:g}], got {fps}")
     _set_cv2_log_level("LOG_LEVEL_ERROR")
     factory: CaptureFactory = capture_factory or cv2.VideoCapture
     spec = parse_source(spec)
     if isinstance(spec, int):
+        from focovil.realtime.camera_source import CameraSource
         return CameraSource(spec, fps, factory, first_frame_timeout_s, stall_timeout_s)
     path = Path(spec).expanduser()
     if not path.exists():
         raise SourceError(f"video file or image folder not found: {path}")
     if path.is_dir():
+        from focovil.realtime.image_folder_source import ImageFolderSource
         return ImageFolderSource(path, fps)
     return VideoFileSource(path, fps, factory)

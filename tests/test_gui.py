@@ -16,6 +16,7 @@ pytest.importorskip("pytestqt", reason="pytest-qt not installed")
 
 from focovil.realtime.paths import DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
 from focovil.realtime.gui.window import MainWindow  # noqa: E402
+from focovil.realtime.session import Session  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # Screenshots go to a scratch folder unless FOCOVIL_SCREENSHOTS names one (to refresh the README's:
@@ -29,7 +30,7 @@ def window(qtbot, tmp_path):
     lib = tmp_path / "lib.sqlite3"
     shutil.copyfile(SHIPPED_LIBRARY, lib)
     store = QSettings(str(tmp_path / "gui.ini"), QSettings.IniFormat)
-    w = MainWindow(library_path=lib, source=str(DEMO_CLIP), store=store)
+    w = MainWindow(Session(lib, timing_keep=60), source=str(DEMO_CLIP), store=store)
     w.record.countdown.setValue(0)
     qtbot.addWidget(w)
     w.resize(1280, 820)
@@ -61,8 +62,8 @@ def test_window_recognises_the_demo_clip(qtbot, window):
     qtbot.wait(1500)   # a few more windows, some stats
     assert window.card.label_view.text() == window.card.current_label == "drink water"
     assert "drink water" in window.card.recent
-    assert "fps" in window.fps_view.text() and "pose" in window.lat_view.text()
-    assert window.device_view.text() in ("CPU", "GPU (cuda)", "GPU (cuda:0)")
+    assert "fps" in window.live.fps_view.text() and "pose" in window.live.lat_view.text()
+    assert window.live.device_view.text() in ("CPU", "GPU (cuda)", "GPU (cuda:0)")
     assert "focovil_app.pt" in window.library_panel.encoder_note.text()
     # the aligned view faces the viewer as the person in the clip faces the camera: their left
     # (blue in both) is on the screen's right, head above pelvis
@@ -91,7 +92,7 @@ def test_recording_adds_prototypes(qtbot, window):
     qtbot.waitUntil(lambda: window.record.segment is not None, timeout=60000)
     assert window.record.preview.playing and window.record.preview.frames.shape[1:] == (20, 3)
     window.tabs.setCurrentIndex(0)
-    qtbot.waitUntil(lambda: "encode –" not in window.lat_view.text(), timeout=30000)   # for the picture
+    qtbot.waitUntil(lambda: "encode –" not in window.live.lat_view.text(), timeout=30000)   # for the picture
     qtbot.wait(200)                          # and the status bar laid out for the longer text
     shot(window, "record_captured.png")
     click(qtbot, window.record.save_btn)
@@ -202,7 +203,7 @@ def test_settings_kept_between_runs(qtbot, tmp_path):
     ini = str(tmp_path / "gui.ini")
     lib = tmp_path / "lib.sqlite3"
     shutil.copyfile(SHIPPED_LIBRARY, lib)
-    w = MainWindow(library_path=lib, source=str(DEMO_CLIP), store=QSettings(ini, QSettings.IniFormat))
+    w = MainWindow(Session(lib, timing_keep=60), source=str(DEMO_CLIP), store=QSettings(ini, QSettings.IniFormat))
     qtbot.addWidget(w)
     w.settings_panel.strictness.setValue(35)
     w.settings_panel.window.setValue(2.5)
@@ -211,7 +212,7 @@ def test_settings_kept_between_runs(qtbot, tmp_path):
     w.record.seconds.setValue(4.5)
     w.source_bar.loop_box.setChecked(False)
     w.close()
-    w2 = MainWindow(library_path=lib, store=QSettings(ini, QSettings.IniFormat))
+    w2 = MainWindow(Session(lib, timing_keep=60), store=QSettings(ini, QSettings.IniFormat))
     qtbot.addWidget(w2)
     s = w2.settings()
     assert (s.strictness, s.window_s, s.stride_s, s.smoothing) == pytest.approx((35, 2.5, 0.3, 0.2))
@@ -281,7 +282,7 @@ def test_errors_are_shown_in_the_window(qtbot, tmp_path, case):
     if case == "bad encoder":
         enc = tmp_path / "enc.pt"
         enc.write_bytes(b"junk")
-    w = MainWindow(library_path=lib, encoder_path=enc, source=source, store=QSettings(str(tmp_path / "g.ini"), QSettings.IniFormat))
+    w = MainWindow(Session(lib, enc, timing_keep=60), source=source, store=QSettings(str(tmp_path / "g.ini"), QSettings.IniFormat))
     qtbot.addWidget(w)
     w.resize(1280, 820)
     w.show()
@@ -300,7 +301,7 @@ def test_no_camera_is_a_readable_error(qtbot, tmp_path):
     from PyQt5.QtCore import QSettings
     lib = tmp_path / "lib.sqlite3"
     shutil.copyfile(SHIPPED_LIBRARY, lib)
-    w = MainWindow(library_path=lib, source=97, store=QSettings(str(tmp_path / "g.ini"), QSettings.IniFormat))
+    w = MainWindow(Session(lib, timing_keep=60), source=97, store=QSettings(str(tmp_path / "g.ini"), QSettings.IniFormat))
     qtbot.addWidget(w)
     w.show()
     w.start()
@@ -313,11 +314,12 @@ XCB_SCRIPT = r"""
 import os, sys
 import cv2   # as the pipeline does: sets QT_QPA_PLATFORM_PLUGIN_PATH to cv2's Qt plugins
 import focovil.realtime.gui.window as gw
+from focovil.realtime.session import Session
 from PyQt5.QtCore import QSettings, QTimer
 from PyQt5.QtWidgets import QApplication
 app = QApplication([])
 assert app.platformName() == "xcb", app.platformName()
-w = gw.MainWindow(library_path=sys.argv[1], store=QSettings(sys.argv[2], QSettings.IniFormat))
+w = gw.MainWindow(Session(sys.argv[1], timing_keep=60), store=QSettings(sys.argv[2], QSettings.IniFormat))
 w.show()
 QTimer.singleShot(500, w.close)
 QTimer.singleShot(800, app.quit)
@@ -407,7 +409,7 @@ def test_window_runs_on_the_encoder_retraining_promoted(qtbot, tmp_path):
         promoted.parent.mkdir()
         shutil.copyfile(ROOT / "weights" / "focovil_protocol.pt", promoted)
         L.activate_encoder(load_encoder(promoted, device="cpu"), {"file": str(promoted), "version": 2})
-    w = MainWindow(library_path=lib, source=str(DEMO_CLIP), store=QSettings(str(tmp_path / "g.ini"), QSettings.IniFormat))
+    w = MainWindow(Session(lib, timing_keep=60), source=str(DEMO_CLIP), store=QSettings(str(tmp_path / "g.ini"), QSettings.IniFormat))
     qtbot.addWidget(w)
     assert "focovil-v2.pt" in w.library_panel.encoder_note.text()
     w.start()
@@ -446,7 +448,7 @@ def test_two_people_each_get_a_label_at_them_and_a_click_follows_one(qtbot, tmp_
     lib = tmp_path / "lib.sqlite3"
     shutil.copyfile(SHIPPED_LIBRARY, lib)
     clip = two_person_clip(shared_dir / "data/videos", FALL_AND_DRINK, tmp_path / "two.avi")
-    w = MainWindow(library_path=lib, source=str(clip), store=QSettings(str(tmp_path / "gui.ini"), QSettings.IniFormat),
+    w = MainWindow(Session(lib, timing_keep=60), source=str(clip), store=QSettings(str(tmp_path / "gui.ini"), QSettings.IniFormat),
                    overrides={"persons": 2})
     qtbot.addWidget(w)
     w.resize(1280, 820)
@@ -474,6 +476,6 @@ def test_two_people_each_get_a_label_at_them_and_a_click_follows_one(qtbot, tmp_
     vis = other.landmarks[other.landmarks[:, 2] >= 0.3, :2]
     u, v = vis.mean(axis=0)
     qtbot.mouseClick(w.video, Qt.LeftButton, pos=QPoint(int(r.x() + u * r.width()), int(r.y() + v * r.height())))
-    assert w.session.selected == other.track
+    assert w.session.follow.selected == other.track
     w.stop()
     w.close()

@@ -232,7 +232,7 @@ def test_follows_the_largest_then_keeps_them_and_a_selection_wins(tmp_path: Path
     small, big = person(1, 0.2, 0.05), person(2, 0.7, 0.3)
     assert s.follow.pick([small, big]).track == 2                       # nobody followed yet: the largest
     assert s.follow.pick([person(1, 0.2, 0.4), person(2, 0.7, 0.1)]).track == 2   # then the same person
-    s.selected = 1
+    s.follow.selected = 1
     assert s.follow.pick([small, big]).track == 1                       # a click picks someone else
     assert s.follow.pick([big]).track == 2                              # out of view: the one in view
     assert s.follow.pick([big, small]).track == 1                       # back in view: the selection again

@@ -17,6 +17,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from focovil.realtime.messages import SCHEMA_VERSION, Result, label_changes
 from focovil.realtime.paths import DEMO_CLIP, SHIPPED_LIBRARY
 from focovil.realtime.session import AppError
+from focovil.realtime.session import Session
 from focovil.realtime.stream import EventServer, parse_address
 from benchmarks.stream_latency import stalled_socket  # the same never-reading client as the benchmark
 
@@ -223,7 +224,7 @@ def test_the_window_serves_its_labels(qtbot, tmp_path):
     lib = tmp_path / "lib.sqlite3"
     shutil.copyfile(SHIPPED_LIBRARY, lib)
     store = QSettings(str(tmp_path / "gui.ini"), QSettings.IniFormat)
-    w = MainWindow(library_path=lib, source=str(DEMO_CLIP), store=store)
+    w = MainWindow(Session(lib, timing_keep=60), source=str(DEMO_CLIP), store=store)
     qtbot.addWidget(w)
     box = w.settings_panel.stream
     assert box.server is None and not box.enabled.isChecked()        # off until turned on
@@ -254,7 +255,7 @@ def test_the_window_serves_its_labels(qtbot, tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         store.setValue("serve_port", busy.getsockname()[1])
-        w2 = MainWindow(library_path=lib, source=str(DEMO_CLIP), store=store)
+        w2 = MainWindow(Session(lib, timing_keep=60), source=str(DEMO_CLIP), store=store)
         qtbot.addWidget(w2)
         assert w2.settings_panel.stream.server is None and not w2.settings_panel.stream.enabled.isChecked()
         assert w2.banner.text().startswith("Cannot start the event stream") and "in use" in w2.banner.text()

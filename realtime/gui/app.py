@@ -15,7 +15,7 @@ import signal
 import sys
 
 from focovil.realtime.gui import use_pyqt5_plugins
-from focovil.realtime.options import add_session_options, settings_from
+from focovil.realtime.options import add_session_options, session_from, settings_from
 from focovil.realtime.paths import DEMO_CLIP
 from focovil.realtime.settings import Settings
 
@@ -61,8 +61,8 @@ def build_window(args: argparse.Namespace, store=None, start: bool = False):
 
     from focovil.realtime.gui.window import MainWindow
     store = store or QSettings("focovil", "focovil-gui")
-    return MainWindow(args.library, args.encoder, args.pose_model, window_source(args, store, start), store,
-                      verbose=args.verbose, overrides=given_settings(args))
+    return MainWindow(session_from(args, timing_keep=60), window_source(args, store, start), store,
+                      overrides=given_settings(args))
 
 
 def run_window(args: argparse.Namespace, start: bool) -> int:

@@ -89,7 +89,7 @@ class RecognitionWorker(QThread):
     # ------------------------------------------------------------ the thread
     def run(self) -> None:
         s = self.session
-        reason, last_stats, warned = "stopped", 0.0, len(s.warnings)
+        reason, last_stats, warned = "stopped", 0.0, len(s.played.warnings)
         try:
             for fr in s.frames(self.spec, loop=self.loop, realtime=self.realtime, control=self.control):
                 self._record(fr)
@@ -113,8 +113,8 @@ class RecognitionWorker(QThread):
             reason = "error"
             self.failed.emit(f"The recognition stopped: {type(e).__name__}: {e}")
         finally:
-            if len(s.warnings) > warned:
-                self.source_warnings.emit(s.warnings[warned:])
+            if len(s.played.warnings) > warned:
+                self.source_warnings.emit(s.played.warnings[warned:])
             self.ended.emit(reason)
 
     def _publish(self, fr) -> None:

@@ -226,20 +226,15 @@ class Library:
         return active.activate_encoder(self.db, encoder, record)
 
     def export_to(self, path: str | Path) -> Path:
-        """Writes the whole library to one self-contained file (SQLite backup API, :func:`realtime.files.atomic_write`).
-
-        The target is replaced atomically: readers see the old file or the complete new one, never a part.
-        """
+        """Writes the whole library to one self-contained file (SQLite's backup), replaced atomically
+        (:func:`realtime.files.atomic_write`): readers see the old file or the complete new one."""
         return transfer.export_to(self.db, path)
 
     def import_from(self, path: str | Path, encoder: Any = None) -> int:
-        """Merges another library file (an export) into this one; returns the number of prototypes added.
-
-        Prototypes are matched by their uid, so importing the same file twice adds nothing. Labels are
-        merged by name; raw windows always come along; embeddings come along for encoders identified
-        by the same file sha256. Everything is one transaction. With ``encoder``, prototypes missing
-        its embedding are then embedded (:meth:`ensure_embedded`). The source may be of an older schema.
-        """
+        """Merges another library file (an export, of any schema) into this one in one transaction;
+        returns the number of prototypes added. Prototypes match by uid (a second import adds nothing),
+        labels by name; raw windows come along, and embeddings of encoders with the same file sha256.
+        With ``encoder``, what lacks its embedding is then embedded (:meth:`ensure_embedded`)."""
         added = transfer.import_from(self.db, path)
         if encoder is not None:
             self.ensure_embedded(encoder)
