@@ -1,4 +1,5 @@
-"""The house rules that code review would otherwise have to remember: what may import what."""
+"""The house rules that code review would otherwise have to remember: what may import what, how big a
+module or a class may grow, and that no module reaches into another's private names."""
 import ast
 import subprocess
 import sys
@@ -101,3 +102,70 @@ def test_a_module_has_one_name():
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert Path(r.stdout.strip()) == ROOT / "realtime" / "skeleton.py", r.stderr[-2000:]
     assert r.returncode != 0 and "import focovil.realtime, not realtime" in r.stderr, r.stderr[-2000:]
+
+
+MAX_MODULE_LINES, MAX_CLASS_LINES = 300, 200
+
+
+def app_modules() -> list[Path]:
+    return sorted(p for d in ("realtime", "training") for p in (ROOT / d).rglob("*.py"))
+
+
+def sizes(path: Path) -> tuple[int, dict[str, int]]:
+    """``(lines of the module, {class: lines})``."""
+    text = path.read_text()
+    tree = ast.parse(text, filename=str(path))
+    return len(text.splitlines()), {n.name: n.end_lineno - n.lineno + 1 for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
+
+
+def private_reaches(path: Path) -> list[str]:
+    """Where a module uses another module's or object's private names: ``from m import _x``, ``m._x``
+    on an imported name, ``self.part._x`` on an object it holds."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    imported = set()
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            out += [f"{node.lineno}: from {node.module or '.'} import {a.name}" for a in node.names
+                    if a.name.startswith("_") and not a.name.startswith("__")]
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imported |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")):
+            continue
+        owner = node.value
+        on_import = isinstance(owner, ast.Name) and owner.id in imported
+        on_held = isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and owner.value.id == "self"
+        if on_import or on_held:
+            out.append(f"{node.lineno}: {ast.unparse(node)}")
+    return out
+
+
+def test_modules_and_classes_stay_small():
+    """About 300 lines a module and 200 a class in the app and training code: past that a module holds
+    more than one job (the house style; split it rather than raise these)."""
+    big = {}
+    for p in app_modules():
+        lines, classes = sizes(p)
+        too_big = [f"class {c}: {n}" for c, n in classes.items() if n > MAX_CLASS_LINES]
+        if lines > MAX_MODULE_LINES:
+            too_big.insert(0, f"{lines} lines")
+        if too_big:
+            big[str(p.relative_to(ROOT))] = too_big
+    assert not big
+
+
+def test_nothing_reaches_into_another_modules_private_names():
+    reaches = {str(p.relative_to(ROOT)): r for p in app_modules() if (r := private_reaches(p))}
+    assert not reaches
+
+
+def test_the_size_and_privacy_checkers_see_what_they_look_for(tmp_path):
+    """The two rules above would pass vacuously if the checkers missed what they check."""
+    f = tmp_path / "m.py"
+    f.write_text("from focovil.realtime.pose import _quiet\nimport focovil.training.data.totalcapture as tc\n"
+                 "class A:\n    def f(self):\n        self._mine = tc._root()\n        return self.video._image\n"
+                 + "x = 1\n" * 300)
+    lines, classes = sizes(f)
+    assert lines == 306 and classes == {"A": 4}
+    assert sorted(private_reaches(f)) == ["1: from focovil.realtime.pose import _quiet", "5: tc._root", "6: self.video._image"]
