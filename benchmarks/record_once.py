@@ -18,8 +18,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -28,22 +26,9 @@ from focovil.realtime.encoder import EncoderMeta, load_encoder  # noqa: E402
 from focovil.realtime.session import Session  # noqa: E402
 from focovil.realtime.settings import Settings  # noqa: E402
 from focovil.realtime.skeleton import NUM_JOINTS  # noqa: E402
-from focovil.training.align import ViewAlign  # noqa: E402
 from focovil.training.data import ClipBank, load_nwucla  # noqa: E402
 from focovil.training.export import save_encoder  # noqa: E402
-
-
-class AlignedJoints(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.view_align = ViewAlign()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.view_align(x).flatten(1), dim=1)
-
-    @torch.jit.export
-    def align(self, x: torch.Tensor) -> torch.Tensor:
-        return self.view_align(x)
+from focovil.training.protocols import AlignedJoints  # noqa: E402
 
 
 def baseline_file(folder: Path, window: int) -> Path:

@@ -93,6 +93,7 @@ def run_gui(video: str, minutes: float, workdir: Path) -> Sampler:
     from PyQt5.QtWidgets import QApplication
 
     from focovil.realtime.gui.window import MainWindow
+    from focovil.realtime.session import Session
     app = QApplication.instance() or QApplication([])
     sampler = Sampler()
     w = MainWindow(Session(workdir / "lib.sqlite3", timing_keep=60), source=video,

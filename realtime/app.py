@@ -163,7 +163,7 @@ def embed(rec: ActionRecognizer, spec: str, out: str) -> dict:
     if not wins:
         raise AppError(f"{spec}: no window with a person in view for at least {s.settings.min_coverage:.0%} of it")
     raw = np.stack([w.skeleton for w in wins]).astype(np.float32)
-    vectors = np.concatenate([s.encoder.embed(raw[i:i + 256]) for i in range(0, len(raw), 256)])
+    vectors = s.encoder.embed(raw)
     arrays = {"start": np.array([w.start for w in wins]), "end": np.array([w.end for w in wins]),
               "coverage": np.array([w.coverage for w in wins], np.float32), "embeddings": vectors, "windows": raw,
               "metadata": np.array(s.encoder.meta.to_json()), "encoder": np.array(str(s.encoder.path)),

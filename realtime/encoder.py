@@ -11,7 +11,7 @@ import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -20,6 +20,18 @@ from focovil.realtime.skeleton import JOINTS, LAYOUT_NAME, NUM_JOINTS
 
 FORMAT = "focovil-encoder/1"
 METADATA_FILE = "metadata.json"      # the name of the metadata in the TorchScript file's _extra_files
+
+
+BATCH = 256     # windows per forward pass when many are embedded at once: memory stays bounded
+
+
+def in_batches(fn: Callable[[np.ndarray], np.ndarray], windows: np.ndarray, batch: int = BATCH) -> np.ndarray:
+    """The one batch loop: ``fn`` over ``windows`` ``batch`` at a time, the rows concatenated (for the
+    app's encoder files and for training's torch modules alike)."""
+    x = np.asarray(windows, dtype=np.float32)
+    if len(x) <= batch:
+        return fn(x)
+    return np.concatenate([fn(x[i:i + batch]) for i in range(0, len(x), batch)])
 
 
 class EncoderFileError(ValueError):
@@ -119,10 +131,11 @@ class EncoderRuntime:
         if x.shape[1:] != (self.window, NUM_JOINTS, 3):
             raise ValueError(f"encoder {self.path.name} takes windows [B, {self.window}, {NUM_JOINTS}, 3], got {x.shape}")
         with torch.inference_mode():
-            return fn(torch.from_numpy(x).to(self.device)).float().cpu().numpy()
+            return in_batches(lambda b: fn(torch.from_numpy(b).to(self.device)).float().cpu().numpy(), x)
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
-        """``[B, T, J, 3]`` (or one ``[T, J, 3]``) canonical windows -> ``[B, D]`` unit vectors."""
+        """``[B, T, J, 3]`` (or one ``[T, J, 3]``) canonical windows -> ``[B, D]`` unit vectors (in
+        batches of :data:`BATCH`, however many windows come)."""
         return self._run(self.module, windows)
 
     def align(self, windows: np.ndarray) -> np.ndarray:

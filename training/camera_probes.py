@@ -17,16 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 
 import numpy as np
-import torch
 
 from focovil.realtime.files import atomic_text
 from focovil.training import multicamera
-from focovil.training.align import ViewAlign
 from focovil.training.camera_open_set import recognition
 from focovil.training.data import totalcapture as tc
-from focovil.training.exported import motion_features
+from focovil.training.protocols import aligned_joints, joint_motion
 
 LIMBS = (11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)       # MediaPipe shoulders .. ankles
 _SWAP = np.arange(33)                                           # each landmark's left/right twin
@@ -59,15 +58,7 @@ def levelling(sequence: str = tc.VALIDATION) -> dict:
     views = multicamera.load_views(sequence)
     out = {}
     for level in (False, True):
-        align = ViewAlign(level=level).eval()
-
-        def aligned(w, a=align):
-            with torch.no_grad():
-                return a(torch.as_tensor(np.asarray(w, np.float32))).reshape(len(w), -1).numpy()
-
-        def motion(w, a=align):
-            with torch.no_grad():
-                return motion_features(a(torch.as_tensor(np.asarray(w, np.float32)))).numpy()
+        aligned, motion = partial(aligned_joints, level=level), partial(joint_motion, level=level)
         for name, fn in (("view-aligned joints", aligned), ("joint motion", motion)):
             out[f"{name}, levelled" if level else name] = {
                 "same_instant": round(multicamera.score(fn, views)["top1"], 4),

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -34,18 +33,7 @@ from focovil.training.export import load_trained
 from focovil.training.exported import Exported
 from focovil.training.plots import pyplot, save_figure
 from focovil.training.protocols import EmbedFn, aligned_joints, joint_motion, module_embed
-from focovil.training.sweep import flags_of, mean_std
-
-
-def train_run(recipe: str, out: Path, flags: dict, seed: int) -> Path:
-    if not (out / "model.pt").exists():
-        out.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "focovil.training.train", "--config", recipe, "--out", str(out), "--seed", str(seed),
-               "--threads", "1", "--resume", *flags_of(flags)]
-        with open(out / "train.log", "w") as f:
-            if subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT).returncode != 0:
-                raise RuntimeError(f"training failed: see {out / 'train.log'}")
-    return out / "model.pt"
+from focovil.training.runner import flags_of, mean_std, run_parallel, train
 
 
 def camera_scores(fn: EmbedFn, views: multicamera.SequenceViews) -> dict:
@@ -68,15 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     grid = json.loads(Path(a.grid).read_text())
     seeds, out = [int(s) for s in a.seeds.split(",")], Path(a.out)
     jobs = {(n, s): (out / n / f"s{s}", {**grid.get("base", {}), **f}) for n, f in grid["variants"].items() for s in seeds}
-    with ThreadPoolExecutor(a.jobs) as pool, tqdm(total=len(jobs), desc="train", dynamic_ncols=True) as bar:
-        futs = {key: pool.submit(train_run, grid["recipe"], d, f, key[1]) for key, (d, f) in jobs.items()}
-        models = {}
-        for key, fut in futs.items():
-            try:
-                models[key] = fut.result()
-            except RuntimeError as e:
-                tqdm.write(f"{key}: {e}")
-            bar.update(1)
+    models = run_parallel({key: partial(train, grid["recipe"], d, key[1], flags_of(f)) for key, (d, f) in jobs.items()},
+                          a.jobs, "train")
     views = multicamera.load_views(VALIDATION)
     rows: dict[str, list[dict]] = {name: [camera_scores(fn, views)] for name, fn in (
         ("joint motion", joint_motion), ("aligned joints", aligned_joints),

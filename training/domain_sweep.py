@@ -31,7 +31,8 @@ from focovil.training.export import load_trained
 from focovil.training.exported import Exported
 from focovil.training.metrics import accuracy, knn1
 from focovil.training.protocols import aligned_joints, joint_motion, module_embed, raw_joints
-from focovil.training.sweep import mean_std, run_all
+from focovil.training.runner import mean_std
+from focovil.training.sweep import run_all
 
 
 def mediapipe_scores(fn, d: dict, offsets: np.ndarray) -> dict:

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from focovil.realtime.files import atomic_text
 from focovil.training.config import DEFAULT_KG, DEFAULT_TOTALCAPTURE
 from focovil.training.protocols import NOVEL_KG_MOTIONS, NOVEL_NWUCLA_LABELS
+from focovil.training.runner import run_logged, run_parallel, train
 
 RECIPE = Path(__file__).resolve().parent / "recipes"
 ABLATIONS = {
@@ -41,13 +40,6 @@ HYBRID_WEIGHTS = (0.3, 0.5)
 MOTION_WEIGHTS = (0.3,)
 
 
-def _run(cmd: list[str], log: Path) -> None:
-    with open(log, "w") as f:
-        r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed; see {log}")
-
-
 def train_export_eval(out: Path, flags: list[str], protocols: list[str], seed: int,
                       exports: dict[str, list[str]] | None = None) -> dict:
     """Train (unless done), export each way in ``exports``, evaluate; returns {protocol: {method: metrics}}.
@@ -57,18 +49,15 @@ def train_export_eval(out: Path, flags: list[str], protocols: list[str], seed: i
     res_file = out / "results.json"
     if res_file.exists():
         return json.loads(res_file.read_text())
-    out.mkdir(parents=True, exist_ok=True)
+    train(RECIPE / "protocol.json", out, seed, flags)
     py = sys.executable
-    if not (out / "model.pt").exists():
-        _run([py, "-m", "focovil.training.train", "--config", str(RECIPE / "protocol.json"), "--out", str(out),
-              "--seed", str(seed), "--threads", "1", "--resume", *flags], out / "train.log")
     results: dict = {}
     for name, extra in (exports or {"encoder": []}).items():
         weights = out / f"{name}.pt"
-        _run([py, "-m", "focovil.training.export", "--run", str(out), "--out", str(weights), *extra], out / f"export_{name}.log")
+        run_logged([py, "-m", "focovil.training.export", "--run", str(out), "--out", str(weights), *extra], out / f"export_{name}.log")
         for p in protocols:
             rep_file = out / f"eval_{p}_{name}.json"
-            _run([py, "-m", "focovil.training.evaluate", "--weights", str(weights), "--protocol", p,
+            run_logged([py, "-m", "focovil.training.evaluate", "--weights", str(weights), "--protocol", p,
                   "--json", str(rep_file), "--device", "cpu"], out / f"eval_{p}_{name}.log")
             rep = json.loads(rep_file.read_text())
             for m, r in rep["results"].items():
@@ -124,13 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         protocols = ["novel-nwucla", "novel-kg"]
         exports = {"encoder": [], **{f"hybrid_w{w}": ["--hybrid-weight", str(w)] for w in HYBRID_WEIGHTS},
                    **{f"motion_w{w}": ["--motion-weight", str(w)] for w in MOTION_WEIGHTS}}
-    jobs = [(v, s) for v in variants for s in a.seeds]
-    runs: dict[str, list[dict]] = {v: [] for v in variants}
-    with ThreadPoolExecutor(a.jobs) as pool, tqdm(total=len(jobs), desc=a.experiment) as bar:
-        futures = {(v, s): pool.submit(train_export_eval, out / f"{v}_s{s}", variants[v], protocols, s, exports) for v, s in jobs}
-        for (v, s), f in futures.items():
-            runs[v].append(f.result())
-            bar.update(1)
+    done = run_parallel({(v, s): partial(train_export_eval, out / f"{v}_s{s}", variants[v], protocols, s, exports)
+                         for v in variants for s in a.seeds}, a.jobs, a.experiment, strict=True)
+    runs: dict[str, list[dict]] = {v: [r for (w, _), r in done.items() if w == v] for v in variants}
     table = aggregate(runs)
     atomic_text(out / f"{a.experiment}.json", json.dumps(table, indent=1))
     methods = tuple(exports) + ("aligned_joints", "raw_joints")

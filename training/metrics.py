@@ -6,6 +6,8 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix
 
+from focovil.realtime.encoder import in_batches
+
 
 def l2n(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
@@ -13,10 +15,11 @@ def l2n(x: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def embed(encoder: torch.nn.Module, windows: torch.Tensor, batch: int = 512, device: str = "cpu") -> np.ndarray:
+def embed(encoder: torch.nn.Module, windows: torch.Tensor | np.ndarray, batch: int = 512, device: str = "cpu") -> np.ndarray:
+    """A torch module's embeddings of ``windows`` (eval mode, no gradients), through the app's one batch loop."""
     encoder.eval()
-    out = [encoder(windows[i:i + batch].to(device)).float().cpu() for i in range(0, len(windows), batch)]
-    return torch.cat(out).numpy()
+    with torch.no_grad():
+        return in_batches(lambda b: encoder(torch.from_numpy(b).to(device)).float().cpu().numpy(), windows, batch)
 
 
 def knn1(gallery: np.ndarray, g_labels: np.ndarray, query: np.ndarray) -> np.ndarray:

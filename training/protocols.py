@@ -15,7 +15,7 @@ from focovil.training.align import ViewAlign
 from focovil.training.data import ClipBank
 from focovil.training.data.clips import Clip
 from focovil.training.model import invariant_features, key_pairs
-from focovil.training.metrics import accuracy, confusion, knn1, l2n, linear_probe, per_class
+from focovil.training.metrics import accuracy, confusion, embed, knn1, l2n, linear_probe, per_class
 
 EmbedFn = Callable[[np.ndarray], np.ndarray]
 
@@ -37,21 +37,42 @@ def raw_joints(windows: np.ndarray) -> np.ndarray:
     return (x - x[:, :, :1].mean(axis=1, keepdims=True)).reshape(len(x), -1)
 
 
-_ALIGN = ViewAlign(ref_frames=0)
+class AlignedJoints(torch.nn.Module):
+    """The one view-aligned-joints baseline: the encoder's coarse view alignment (``level``: levelled
+    too), then the joints flattened. A module so that an encoder file can be made of it
+    (``benchmarks/record_once.py`` runs it through the app); ``forward`` is unit length for the app's
+    inner-product index, :meth:`features` is what the probes get."""
+
+    def __init__(self, level: bool = False) -> None:
+        super().__init__()
+        self.view_align = ViewAlign(level=level)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.view_align(x).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.normalize(self.features(x), dim=1)
+
+    @torch.jit.export
+    def align(self, x: torch.Tensor) -> torch.Tensor:
+        return self.view_align(x)
 
 
-def aligned_joints(windows: np.ndarray) -> np.ndarray:
+_ALIGNED = {False: AlignedJoints(level=False).eval(), True: AlignedJoints(level=True).eval()}
+
+
+def aligned_joints(windows: np.ndarray, level: bool = False) -> np.ndarray:
     """Baseline: the same coarse view alignment the encoder uses, then flattened joints."""
     with torch.no_grad():
-        return _ALIGN(torch.as_tensor(np.asarray(windows, dtype=np.float32))).reshape(len(windows), -1).numpy()
+        return _ALIGNED[level].features(torch.as_tensor(np.asarray(windows, dtype=np.float32))).numpy()
 
 
-def joint_motion(windows: np.ndarray) -> np.ndarray:
+def joint_motion(windows: np.ndarray, level: bool = False) -> np.ndarray:
     """Baseline: the hybrid's hand-made motion part alone (each view-aligned joint's displacement over
     4 frames, every 4th frame; ``training.exported.motion_features``), no training."""
     from focovil.training.exported import motion_features
     with torch.no_grad():
-        return motion_features(_ALIGN(torch.as_tensor(np.asarray(windows, dtype=np.float32)))).numpy()
+        return motion_features(_ALIGNED[level].align(torch.as_tensor(np.asarray(windows, dtype=np.float32)))).numpy()
 
 
 _PAIRS = key_pairs()
@@ -62,7 +83,7 @@ def invariant_joints(windows: np.ndarray) -> np.ndarray:
     distances, flattened; velocities left out: they only add noise to a raw kNN). No facing
     estimate, so none of its error."""
     with torch.no_grad():
-        x = _ALIGN(torch.as_tensor(np.asarray(windows, dtype=np.float32)))
+        x = _ALIGNED[False].align(torch.as_tensor(np.asarray(windows, dtype=np.float32)))
         f = invariant_features(x, *_PAIRS)
         return f[..., : f.shape[-1] // 2].reshape(len(windows), -1).numpy()
 
@@ -77,12 +98,7 @@ def labels_of(clips: list[Clip]) -> np.ndarray:
 
 def module_embed(module: torch.nn.Module, batch: int = 512) -> EmbedFn:
     """The embedding function of a torch module (eval mode, no gradients, ``batch`` windows at a time)."""
-    @torch.no_grad()
-    def fn(windows: np.ndarray) -> np.ndarray:
-        module.eval()
-        x = torch.as_tensor(np.asarray(windows, dtype=np.float32))
-        return torch.cat([module(x[i:i + batch]) for i in range(0, len(x), batch)]).numpy()
-    return fn
+    return lambda windows: embed(module, windows, batch)
 
 
 def gallery_query(embed_fn: EmbedFn, gallery: list[Clip], query: list[Clip], length: int,

@@ -18,14 +18,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from focovil.realtime.files import atomic_text, atomic_write
 from focovil.training.plots import pyplot, save_figure
@@ -34,12 +32,9 @@ from focovil.training.data import ClipBank
 from focovil.training.data.splits import eval_pairs
 from focovil.training.export import load_trained
 from focovil.training.metrics import PROBE_C, accuracy, embed, knn1, linear_probe
+from focovil.training.runner import flags_of, mean_std, run_parallel, train
 
 RECIPE = Path(__file__).resolve().parent / "recipes" / "protocol.json"
-
-
-def flags_of(d: dict) -> list[str]:
-    return [a for k, v in d.items() for a in ("--" + k.replace("_", "-"), str(v).lower() if isinstance(v, bool) else str(v))]
 
 
 def train_and_embed(out: Path, protocol: str, flags: dict, seed: int, nwucla: str, device: str) -> dict:
@@ -48,14 +43,7 @@ def train_and_embed(out: Path, protocol: str, flags: dict, seed: int, nwucla: st
     if emb.exists():
         z = np.load(emb)
         return {k: z[k] for k in z.files}
-    out.mkdir(parents=True, exist_ok=True)
-    if not (out / "model.pt").exists():
-        cmd = [sys.executable, "-m", "focovil.training.train", "--config", str(RECIPE), "--out", str(out), "--protocol", protocol,
-               "--nwucla", nwucla, "--seed", str(seed), "--threads", "1", "--resume", *flags_of(flags)]
-        with open(out / "train.log", "w") as f:
-            if subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT).returncode != 0:
-                raise RuntimeError(f"training failed: see {out / 'train.log'}")
-    enc, state = load_trained(out / "model.pt")
+    enc, state = load_trained(train(RECIPE, out, seed, ["--protocol", protocol, "--nwucla", nwucla, *flags_of(flags)]))
     enc = enc.to(device)
     window = int(state["config"]["window"])
     pair = eval_pairs(protocol, nwucla)[0]
@@ -78,24 +66,10 @@ def scores(e: dict, probe_c: tuple[float, ...] = ()) -> dict:
     return out
 
 
-def mean_std(rows: list[dict]) -> dict:
-    return {k: {"mean": float(np.mean([r[k] for r in rows])), "std": float(np.std([r[k] for r in rows])),
-                "seeds": [r[k] for r in rows]} for k in rows[0]}
-
-
 def run_all(jobs: list[tuple], n_jobs: int, desc: str, device: str, nwucla: str) -> dict:
-    """``jobs``: (key, out, protocol, flags, seed) -> {key: embeddings}."""
-    done: dict = {}
-    with ThreadPoolExecutor(n_jobs) as pool, tqdm(total=len(jobs), desc=desc, dynamic_ncols=True) as bar:
-        futs = {pool.submit(train_and_embed, out, proto, flags, seed, nwucla, device): key
-                for key, out, proto, flags, seed in jobs}
-        for f in futs:
-            try:
-                done[futs[f]] = f.result()
-            except RuntimeError as e:
-                tqdm.write(f"{futs[f]}: {e}")
-            bar.update(1)
-    return done
+    """``jobs``: (key, out, protocol, flags, seed) -> {key: embeddings} (a failed run is left out)."""
+    return run_parallel({key: partial(train_and_embed, out, proto, flags, seed, nwucla, device)
+                         for key, out, proto, flags, seed in jobs}, n_jobs, desc)
 
 
 def plot(report: dict, png: str | Path) -> None:
