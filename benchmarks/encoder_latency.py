@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.threads:
         torch.set_num_threads(a.threads)
     rng = np.random.default_rng(0)
-    base = rng.normal(size=(1, enc.window, 20, 3)).astype(np.float32) * 0.3
+    base = rng.normal(size=(1, enc.window_frames, 20, 3)).astype(np.float32) * 0.3
     protos = rng.normal(size=(a.prototypes, enc.dim)).astype(np.float32)
     protos /= np.linalg.norm(protos, axis=1, keepdims=True)
     index = faiss.IndexFlatIP(enc.dim)
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         t2 = time.perf_counter()
         enc_ms.append((t1 - t0) * 1e3); search_ms.append((t2 - t1) * 1e3); total_ms.append((t2 - t0) * 1e3)
     print(json.dumps({"weights": a.weights, "device": a.device, "torch_threads": torch.get_num_threads(),
-                      "cpu": platform.processor() or platform.machine(), "window": enc.window, "dim": enc.dim,
+                      "cpu": platform.processor() or platform.machine(), "window": enc.window_frames, "dim": enc.dim,
                       "prototypes": a.prototypes, "iters": a.iters, "encode": pct(enc_ms),
                       "search": pct(search_ms), "encode_plus_search": pct(total_ms)}, indent=1))
     return 0

@@ -44,9 +44,10 @@ def make_data(shape: str, n: int, d: int, rng: np.random.Generator) -> np.ndarra
 def real_windows(n: int, rng: np.random.Generator, views: tuple[int, ...], with_kg: bool) -> tuple[np.ndarray, int]:
     """Embeddings of ``n`` random 1.8 s windows of real skeleton data (app encoder), and their dim."""
     import torch
+    from focovil.realtime.paths import shared_root
     from focovil.realtime.session import Session
     from focovil.training.data import ClipBank, load_kinder_gator, load_nwucla
-    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    shared = shared_root() / "data"
     enc = Session(device="cpu", cpu_threads=None).encoder     # the app's default encoder
     clips = load_nwucla(shared / "nw-ucla/all_sqe", views=views)
     if with_kg:
@@ -55,7 +56,7 @@ def real_windows(n: int, rng: np.random.Generator, views: tuple[int, ...], with_
     idx = torch.from_numpy(rng.integers(0, len(bank), n))
     frac = torch.clamp(27.0 / bank.lengths[idx].float(), max=1.0)            # 1.8 s at 15 fps
     start = torch.from_numpy(rng.random(n)).float() * (1 - frac)
-    out = [enc.embed(bank.crop(idx[i:i + 2048], start[i:i + 2048], (start + frac)[i:i + 2048], enc.window).numpy())
+    out = [enc.embed(bank.crop(idx[i:i + 2048], start[i:i + 2048], (start + frac)[i:i + 2048], enc.window_frames).numpy())
            for i in range(0, n, 2048)]
     return np.concatenate(out).astype(np.float32), enc.dim
 

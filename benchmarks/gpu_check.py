@@ -56,7 +56,7 @@ def library_copy() -> Path:
 
 def real_windows() -> np.ndarray:
     with Library(library_copy()) as lib:
-        return np.stack([lib.window(p.id) for p in lib.prototypes()]).astype(np.float32)
+        return np.stack([lib.raw_window(p.id) for p in lib.prototypes()]).astype(np.float32)
 
 
 def check_encoder(cuda: bool) -> dict:

@@ -33,7 +33,7 @@ from focovil.realtime.files import atomic_text  # noqa: E402
 from focovil.realtime.motion import motion_energy  # noqa: E402
 from focovil.realtime.pipeline import segment_windows  # noqa: E402
 from focovil.realtime.settings import Settings  # noqa: E402
-from focovil.training.data import mediapipe as mp  # noqa: E402
+from focovil.training.data import video_skeletons  # noqa: E402
 from focovil.training.data.kinder_gator import load_kinder_gator  # noqa: E402
 from focovil.training.data.nwucla import load_nwucla  # noqa: E402
 from focovil.training.metrics import l2n  # noqa: E402
@@ -75,16 +75,16 @@ def kinder_gator(fn, table: dict, path: str) -> dict:
 def mediapipe(fn, table: dict, videos: str, pose_model: str | Path | None = None, pose_fps: float | None = None) -> dict:
     """``pose_model`` / ``pose_fps``: the skeletons as the app makes them with that model and pose rate."""
     def seg(name):
-        t, s = mp.skeletons(Path(videos) / mp.NTU[name][0], pose_model=pose_model, pose_fps=pose_fps)
+        t, s = video_skeletons.skeletons(Path(videos) / video_skeletons.NTU[name][0], pose_model=pose_model, pose_fps=pose_fps)
         return fn(np.stack(segment_windows(t, s, WINDOW, Settings().window_s)))
 
     def live(rel):
-        t, s = mp.skeletons(Path(videos) / rel, pose_model=pose_model, pose_fps=pose_fps)
-        return fn(mp.stream_windows(rel, t, s, WINDOW).windows)
+        t, s = video_skeletons.skeletons(Path(videos) / rel, pose_model=pose_model, pose_fps=pose_fps)
+        return fn(video_skeletons.stream_windows(rel, t, s, WINDOW).windows)
     library = {"drink water": seg("drink water"), "falling": seg("falling cam1"), "pick up": seg("pick up")}
-    actions = {"drink water": live(mp.NTU["drink water"][0]), "pick up": live(mp.NTU["pick up"][0])}
-    enrolled_q = np.concatenate([live(mp.NTU["falling cam2"][0]), live(mp.NTU["falling P007"][0])])
-    others = {"two-camera capture": np.concatenate([live(r) for r in mp.LIGHTSTAGE]),
+    actions = {"drink water": live(video_skeletons.NTU["drink water"][0]), "pick up": live(video_skeletons.NTU["pick up"][0])}
+    enrolled_q = np.concatenate([live(video_skeletons.NTU["falling cam2"][0]), live(video_skeletons.NTU["falling P007"][0])])
+    others = {"two-camera capture": np.concatenate([live(r) for r in video_skeletons.LIGHTSTAGE]),
               "partial bodies": np.concatenate([live("closeup_face_partial_body.avi"),
                                                 live("arm_wrestling_partial_bodies.mp4")])}
     thr = np.asarray(table["thresholds"])
@@ -114,10 +114,10 @@ def idle_energies(videos: str) -> dict:
     """Motion energy of real stillness (each NTU clip's first 0.5 s, before the action) and of the
     real clips' live action windows."""
     still, moving = {}, []
-    for name, (rel, *_rest) in mp.NTU.items():
-        t, s = mp.skeletons(Path(videos) / rel)
+    for name, (rel, *_rest) in video_skeletons.NTU.items():
+        t, s = video_skeletons.skeletons(Path(videos) / rel)
         still[name] = round(motion_energy(s[t < t[0] + 0.5]), 4)
-        moving += [motion_energy(w) for w in mp.video_windows(videos, rel, WINDOW).windows]
+        moving += [motion_energy(w) for w in video_skeletons.video_windows(videos, rel, WINDOW).windows]
     return {"still_first_half_second_m": still, "action_windows_min_m": round(float(np.min(moving)), 4),
             "idle_below_m": Settings().idle_motion_m}
 

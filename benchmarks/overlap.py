@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from focovil.realtime.files import atomic_text  # noqa: E402
-from focovil.realtime.paths import DEFAULT_ENCODER  # noqa: E402
+from focovil.realtime.paths import DEFAULT_ENCODER, shared_root  # noqa: E402
 from focovil.realtime.pose import PoseEstimator  # noqa: E402
 from focovil.realtime.session import Session  # noqa: E402
 from focovil.realtime.settings import Settings  # noqa: E402
@@ -41,7 +41,7 @@ from focovil.realtime.tracking import MAX_MISSING_S  # noqa: E402
 from focovil.training.data.overlap import LIGHTSTAGE_PAIR, NTU_PAIR, OverlapTruth, overlap_case  # noqa: E402
 from benchmarks.stats import percentiles  # noqa: E402
 
-VIDEOS = ROOT.parent / "shared" / "data" / "videos"
+VIDEOS = shared_root() / "data" / "videos"
 CASES = {"NTU drink water + pick up (one room, 3.4 s)": NTU_PAIR,
          "synchronised cameras cam5 + cam21 (32 s)": LIGHTSTAGE_PAIR}
 ONE_PERSON = "ntu_S001C001P001R001A001_drink_water.avi"

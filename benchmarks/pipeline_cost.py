@@ -10,7 +10,7 @@ people side by side (``training/data/side_by_side.py``: cam5 beside cam21, 32 s,
 latency p50/p95 comes from the app's loop in this process with the same settings (``benchmarks/tracking.py``
 ``run``: pose + overhead + encode + search of the frames that complete a window; decoding is not in it).
 
-Accuracy with each model and rate (1 person), through the app's video path (``training.data.mediapipe``
+Accuracy with each model and rate (1 person), through the app's video path (``training.data.video_skeletons``
 skeletons made with that model and rate, cached): ``record_once`` (falling recorded from NTU camera 1 of
 performer 6, recognised on camera 2 and on performer 7: share of windows named "falling", kNN-1,
 ``training.evaluate_mediapipe.record_once``); ``lightstage_top1`` (the two-camera capture's cross-view
@@ -47,14 +47,14 @@ from benchmarks import open_set  # noqa: E402
 from benchmarks.tracking import run as track_run  # noqa: E402
 from focovil.realtime.encoder import load_encoder  # noqa: E402
 from focovil.realtime.files import atomic_text  # noqa: E402
-from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY, pose_model_path  # noqa: E402
+from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY, pose_model_path, shared_root  # noqa: E402
 from focovil.training import evaluate_mediapipe as em  # noqa: E402
-from focovil.training.data import mediapipe as mp  # noqa: E402
+from focovil.training.data import video_skeletons  # noqa: E402
 from focovil.training.data.side_by_side import FALL_AND_DRINK, LIGHTSTAGE, two_person_clip  # noqa: E402
 from focovil.training.plots import pyplot, save_figure  # noqa: E402
 
-VIDEOS = ROOT.parent / "shared" / "data" / "videos"
-ONE_PERSON = mp.LIGHTSTAGE[0]                    # multiview_lightstage/cam5.mp4
+VIDEOS = shared_root() / "data" / "videos"
+ONE_PERSON = video_skeletons.LIGHTSTAGE[0]                    # multiview_lightstage/cam5.mp4
 TODAY = ("full", 0.0, 1)
 METRICS = ("record_once", "lightstage_top1", "open_set_named_right", "open_set_rejected")
 POINTS = 2.0                                     # "as accurate as today": no metric more than this below it
@@ -109,10 +109,10 @@ def cost(spec: str, rate: float, persons: int, clip: Path, startup: Path, work: 
 
 def accuracy(spec: str, rate: float, embed, table: dict, videos: Path) -> dict:
     def win(rel: str, name: str):
-        return mp.stream_windows(name, *mp.skeletons(videos / rel, pose_model=spec, pose_fps=rate), em.LENGTH)
-    ntu = {name: win(rel, name) for name, (rel, *_rest) in mp.NTU.items()}
+        return video_skeletons.stream_windows(name, *video_skeletons.skeletons(videos / rel, pose_model=spec, pose_fps=rate), em.LENGTH)
+    ntu = {name: win(rel, name) for name, (rel, *_rest) in video_skeletons.NTU.items()}
     ro = em.record_once(embed, ntu)
-    mv = em.multiview(embed, *(win(rel, Path(rel).stem) for rel in mp.LIGHTSTAGE), 0.4, OFFSETS)
+    mv = em.multiview(embed, *(win(rel, Path(rel).stem) for rel in video_skeletons.LIGHTSTAGE), 0.4, OFFSETS)
     op = open_set.mediapipe(embed, table, str(videos), pose_model=spec, pose_fps=rate)["at_default"]
     return {"record_once": round(100 * ro["mean"], 1), "lightstage_top1": round(100 * mv["top1_mean"], 1),
             "open_set_named_right": round(100 * op["named_right"], 1), "open_set_rejected": round(100 * op["rejected"], 1),

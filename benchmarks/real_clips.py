@@ -2,7 +2,7 @@
 
 The library is a copy of the shipped default library ("drink water", "falling" from camera 1 of NTU
 performer 6, "pick up": recorded from real clips through ``main.py record``). Each clip's MediaPipe
-skeletons (the app's own frame path, cached: ``training.data.mediapipe``) are pushed through the
+skeletons (the app's own frame path, cached: ``training.data.video_skeletons``) are pushed through the
 app's ``Recognizer`` as a live stream, so every window gets the label the headless app would print.
 Clips: the same fall seen by camera 2 and performer 7's fall (recorded action: should be
 "falling"), and clips of actions nobody recorded (the two-camera capture, the two partial-body
@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 from focovil.realtime.files import atomic_text  # noqa: E402
 from focovil.realtime.session import Session  # noqa: E402
 from focovil.realtime.settings import Settings  # noqa: E402
-from focovil.training.data import mediapipe as mp  # noqa: E402
+from focovil.training.data import video_skeletons  # noqa: E402
 
-RECORDED = {"fall, camera 2": mp.NTU["falling cam2"][0], "fall, performer 7": mp.NTU["falling P007"][0]}
-NEVER_RECORDED = {"two-camera capture cam5": mp.LIGHTSTAGE[0], "two-camera capture cam21": mp.LIGHTSTAGE[1],
+RECORDED = {"fall, camera 2": video_skeletons.NTU["falling cam2"][0], "fall, performer 7": video_skeletons.NTU["falling P007"][0]}
+NEVER_RECORDED = {"two-camera capture cam5": video_skeletons.LIGHTSTAGE[0], "two-camera capture cam21": video_skeletons.LIGHTSTAGE[1],
                   "close-up, partial body": "closeup_face_partial_body.avi",
                   "arm wrestling, partial bodies": "arm_wrestling_partial_bodies.mp4"}
 NOT_NAMED = ("unknown", "idle")
@@ -47,7 +47,7 @@ def run(encoder: str, strictness: float, videos: str, library: Path, workdir: Pa
         rec = s.recognizer
         out["threshold"] = round(rec.threshold, 4)
         for track, (name, rel) in enumerate({**RECORDED, **NEVER_RECORDED}.items(), start=1):
-            times, skels = mp.skeletons(Path(videos) / rel)
+            times, skels = video_skeletons.skeletons(Path(videos) / rel)
             labels = [r.prediction.label for t, sk in zip(times, skels)
                       for r in rec.push(float(t), sk if np.isfinite(sk).all() else None, track=track)
                       if r.prediction.person]

@@ -42,12 +42,12 @@ def record_once(weights: Path, gallery, query, workdir: Path) -> dict:
     nearest = Settings(k=1, threshold=-1.0, smoothing=0.0)     # plain 1-NN: no "unknown", no smoothing
     with Session(workdir / f"{weights.stem}.sqlite3", weights, settings=nearest, device="cpu", cpu_threads=None) as s:
         enc = s.encoder
-        windows = ClipBank(gallery).full(enc.window).numpy()
+        windows = ClipBank(gallery).full(enc.window_frames).numpy()
         for c, w, e in zip(gallery, windows, enc.embed(windows)):
             s.library.add_prototype(c.label_name, w, source=c.name, embedding=e, encoder=enc)
         rec = s.recognizer                                      # the app's index and classifier
         pred = []
-        for w in ClipBank(query).full(enc.window).numpy():
+        for w in ClipBank(query).full(enc.window_frames).numpy():
             rec.classifier.reset()
             pred.append(rec.classify(w)[0].label)
         labels, index_kind = rec.labels, rec.moving.index.kind

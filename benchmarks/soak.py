@@ -92,7 +92,7 @@ def run_gui(video: str, minutes: float, workdir: Path) -> Sampler:
     from PyQt5.QtCore import QSettings, QTimer
     from PyQt5.QtWidgets import QApplication
 
-    from focovil.realtime.gui.window import MainWindow
+    from focovil.realtime.gui.main_window import MainWindow
     from focovil.realtime.session import Session
     app = QApplication.instance() or QApplication([])
     sampler = Sampler()

@@ -33,14 +33,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from focovil.realtime.files import atomic_text  # noqa: E402
-from focovil.realtime.paths import DEFAULT_ENCODER  # noqa: E402
+from focovil.realtime.paths import DEFAULT_ENCODER, shared_root  # noqa: E402
 from focovil.realtime.session import Session  # noqa: E402
 from focovil.realtime.settings import Settings  # noqa: E402
 from focovil.realtime.tracking import MAX_MISSING_S  # noqa: E402
 from focovil.training.data.side_by_side import FALL_AND_DRINK, LIGHTSTAGE, side_of, two_person_clip  # noqa: E402
 from benchmarks.stats import percentiles  # noqa: E402
 
-VIDEOS = ROOT.parent / "shared" / "data" / "videos"
+VIDEOS = shared_root() / "data" / "videos"
 CLIPS = {"two people, cut off": "arm_wrestling_partial_bodies.mp4",
          "one person (NTU drink water)": "ntu_S001C001P001R001A001_drink_water.avi",
          "one person (NTU pick up)": "ntu_multiview/S001C001P004R001A006_rgb.avi"}

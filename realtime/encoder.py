@@ -113,7 +113,8 @@ class EncoderRuntime:
     device: str
 
     @property
-    def window(self) -> int:
+    def window_frames(self) -> int:
+        """Frames per window the encoder takes (its T; the live window's seconds are ``Settings.window_s``)."""
         return int(self.meta.window)
 
     @property
@@ -128,8 +129,8 @@ class EncoderRuntime:
         x = np.asarray(windows, dtype=np.float32)
         if x.ndim == 3:
             x = x[None]
-        if x.shape[1:] != (self.window, NUM_JOINTS, 3):
-            raise ValueError(f"encoder {self.path.name} takes windows [B, {self.window}, {NUM_JOINTS}, 3], got {x.shape}")
+        if x.shape[1:] != (self.window_frames, NUM_JOINTS, 3):
+            raise ValueError(f"encoder {self.path.name} takes windows [B, {self.window_frames}, {NUM_JOINTS}, 3], got {x.shape}")
         with torch.inference_mode():
             return in_batches(lambda b: fn(torch.from_numpy(b).to(self.device)).float().cpu().numpy(), x)
 
@@ -194,12 +195,12 @@ def load_encoder(path: str | Path, device: str | None = None, cpu_threads: int |
     meta = read_metadata(path, extra[METADATA_FILE])
     module.eval()
     rt = EncoderRuntime(path=path, module=module, meta=meta, device=device)
-    probe = np.zeros((1, rt.window, NUM_JOINTS, 3), dtype=np.float32) + np.linspace(0, 1, NUM_JOINTS * 3, dtype=np.float32).reshape(NUM_JOINTS, 3)
+    probe = np.zeros((1, rt.window_frames, NUM_JOINTS, 3), dtype=np.float32) + np.linspace(0, 1, NUM_JOINTS * 3, dtype=np.float32).reshape(NUM_JOINTS, 3)
     try:
         for _ in range(3):   # TorchScript's profiling executor optimises the graph over the first calls
             out = rt.embed(probe)
     except Exception as e:
-        raise EncoderFileError(f"{path}: the model does not accept its own declared input [1, {rt.window}, {NUM_JOINTS}, 3] ({str(e).splitlines()[0][:200]})") from e
+        raise EncoderFileError(f"{path}: the model does not accept its own declared input [1, {rt.window_frames}, {NUM_JOINTS}, 3] ({str(e).splitlines()[0][:200]})") from e
     if out.shape != (1, rt.dim):
         raise EncoderFileError(f"{path}: metadata says embedding size {rt.dim}, the model outputs {out.shape[1:]}")
     return rt

@@ -19,6 +19,23 @@ SHIPPED_LIBRARY = WEIGHTS / "default_library.sqlite3"
 DEMO_CLIP = PACKAGE / "assets" / "demo_drink_water.avi"
 
 
+SHARED_ENV = "FOCOVIL_SHARED"
+
+
+def shared_root() -> Path:
+    """The folder of real data (``../shared``: NW-UCLA, Kinder-Gator, TotalCapture, the real clips):
+    ``$FOCOVIL_SHARED``, else ``shared`` beside the checkout, whatever the working folder."""
+    env = os.environ.get(SHARED_ENV)
+    return Path(env).expanduser() if env else ROOT.parent / "shared"
+
+
+def shared_path(path: str | Path) -> Path:
+    """A data path as the recipes, the encoder files' metadata and the defaults write it: one that
+    starts with ``../shared`` lies under :func:`shared_root`; any other is taken as given."""
+    p = Path(path).expanduser()
+    return shared_root().joinpath(*p.parts[2:]) if p.parts[:2] == ("..", "shared") else p
+
+
 def pose_model_path(spec: str | Path | None) -> Path:
     """A pose model by name (``lite``, ``full``, ``heavy``: ``weights/pose_landmarker_<name>.task``) or
     by path; None: the default. A named model that is not there says how to build it."""

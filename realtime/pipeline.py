@@ -52,7 +52,7 @@ class Gallery:
 @dataclass
 class Stream:
     """One person's own sliding window and vote (track 0: the single-person stream)."""
-    window: SlidingWindow
+    sliding: SlidingWindow
     classifier: Classifier
     next_no_person_t: float = -np.inf
 
@@ -78,7 +78,7 @@ class Recognizer:
     def stream(self, track: int = 0) -> Stream:
         if track not in self.streams:
             s = self.settings
-            self.streams[track] = Stream(sliding_window(self.encoder.window, s), Classifier(
+            self.streams[track] = Stream(sliding_window(self.encoder.window_frames, s), Classifier(
                 k=s.k, threshold=self.threshold, smoothing=s.smoothing, hysteresis=s.hysteresis))
         return self.streams[track]
 
@@ -109,7 +109,7 @@ class Recognizer:
         ids, labels, vectors = self.library.embeddings_for(self.encoder, embed_missing=True)
         for i in (int(i) for i in ids if int(i) not in self._energy):   # each window is read once
             try:
-                self._energy[i] = motion_energy(self.library.window(i))
+                self._energy[i] = motion_energy(self.library.raw_window(i))
             except LibraryError:        # a damaged raw window: the prototype counts as moving
                 self._energy[i] = np.inf
         still = np.array([self._energy.get(int(i), np.inf) < self.settings.idle_motion_m for i in ids], dtype=bool)
@@ -148,7 +148,7 @@ class Recognizer:
     def push(self, t: float, skeleton: np.ndarray | None, track: int = 0) -> list[WindowResult]:
         """One timestamped skeleton of ``track`` (or None: not in view) -> results of the windows it completes."""
         st = self.stream(track)
-        pushed = st.window.push(t, skeleton)
+        pushed = st.sliding.push(t, skeleton)
         out = []
         for w in pushed:
             if w.coverage < self.settings.min_coverage:

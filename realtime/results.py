@@ -17,7 +17,7 @@ class WindowResult:
     prediction: Prediction
     encode_ms: float = 0.0
     search_ms: float = 0.0
-    window: np.ndarray | None = None      # the raw canonical window classified (None: a "no person")
+    skeleton: np.ndarray | None = None    # the raw canonical window classified [T, J, 3] (None: "no person")
     track: int = 0                        # whose window (realtime.tracking ids; 0: single-person stream)
 
 

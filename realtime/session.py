@@ -176,7 +176,7 @@ class Session:
         """The raw canonical windows of ``spec`` exactly as the recognizer classifies them (the live
         duration and stride, the same gap policy and coverage rule), without classifying them."""
         stream = ((fr.t, None if fr.pose is None else fr.pose.skeleton) for fr in self.frames(spec, recognize=False))
-        yield from live_windows(stream, self.encoder.window, self.settings)
+        yield from live_windows(stream, self.encoder.window_frames, self.settings)
 
     # ------------------------------------------------------------------ recording
     def capture(self, spec: str | int | Path, start: float = 0.0, end: float = float("inf"),
@@ -194,7 +194,7 @@ class Session:
         if not len(segment.times):
             raise AppError(f"nothing was recorded from {segment.source or 'the source'}", "recording")
         try:
-            windows = segment_windows(segment.times, segment.skeletons, self.encoder.window, self.settings.window_s)
+            windows = segment_windows(segment.times, segment.skeletons, self.encoder.window_frames, self.settings.window_s)
         except ValueError as e:
             raise AppError(f"{segment.source or 'the recording'}: {e}", "recording") from e
         try:
@@ -209,7 +209,7 @@ class Session:
     def preview(self, segment: Segment) -> np.ndarray:
         """The whole segment as one window, as the encoder sees it after view alignment."""
         try:
-            whole = segment_windows(segment.times, segment.skeletons, self.encoder.window, float("inf"))[0]
+            whole = segment_windows(segment.times, segment.skeletons, self.encoder.window_frames, float("inf"))[0]
         except ValueError as e:
             raise AppError(str(e), "recording") from e
         return self.encoder.align(whole[None])[0]

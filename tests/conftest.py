@@ -19,8 +19,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """``<project>/../shared`` (real data and models); tests that need it skip when it is absent."""
-    shared = PROJECT_ROOT.parent / "shared"
+    """The real data (``realtime.paths.shared_root``: ``$FOCOVIL_SHARED``, else ``../shared`` beside the
+    checkout); tests that need it skip when it is absent."""
+    from focovil.realtime.paths import shared_root
+    shared = shared_root()
     if not (shared / "data").is_dir():
         pytest.skip(f"../shared/data not found: {shared / 'data'} (real data is only in dev checkouts and CI)")
     return shared
@@ -38,13 +40,13 @@ def totalcapture_root(shared_dir) -> Path:
 @pytest.fixture(scope="session")
 def camera_skeletons(shared_dir, tmp_path_factory):
     """``get(clip)``: ``(times, canonical skeletons, NaN where nobody)`` of a video in ../shared through the
-    app's own frame path (``training.data.mediapipe.skeletons``), pose on every frame: real MediaPipe
+    app's own frame path (``training.data.video_skeletons.skeletons``), pose on every frame: real MediaPipe
     once per clip per run, for tests whose subject is what comes after pose. The cache is this run's
     own (both workers share it; a cached file is written whole, then renamed), never runs/cache, so a
     changed pose path is always seen."""
     import os
 
-    from focovil.training.data.mediapipe import skeletons
+    from focovil.training.data.video_skeletons import skeletons
     root = tmp_path_factory.getbasetemp()
     cache = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "mediapipe"
     cache.mkdir(exist_ok=True)

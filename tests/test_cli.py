@@ -159,7 +159,7 @@ def test_embed_writes_the_windows_the_recogniser_labels(shared_dir, tmp_path, li
     d = np.load(tmp_path / "e.npz")
     assert [(round(float(s), 3), round(float(e), 3)) for s, e in zip(d["start"], d["end"])] == labelled
     enc = load_encoder(str(d["encoder"]), device="cpu")
-    assert d["windows"].shape == (len(labelled), enc.window, 20, 3) and d["embeddings"].shape == (len(labelled), enc.dim)
+    assert d["windows"].shape == (len(labelled), enc.window_frames, 20, 3) and d["embeddings"].shape == (len(labelled), enc.dim)
     np.testing.assert_allclose(d["embeddings"], enc.embed(d["windows"]), atol=1e-4)
     assert json.loads(str(d["metadata"]))["embedding_dim"] == enc.dim
     empty = write_video(tmp_path / "empty.avi", [np.full((240, 320, 3), 40, np.uint8)] * 30, 15.0)

@@ -4,7 +4,7 @@ import pytest
 
 from focovil.realtime.encoder import load_encoder
 from focovil.realtime.settings import Settings
-from focovil.training.data.mediapipe import LIGHTSTAGE, video_windows
+from focovil.training.data.video_skeletons import LIGHTSTAGE, video_windows
 from focovil.training.evaluate_mediapipe import LENGTH, multiview
 from focovil.training.protocols import aligned_joints
 

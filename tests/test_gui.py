@@ -15,7 +15,7 @@ pytest.importorskip("PyQt5.QtWidgets", reason="PyQt5 not installed (pip install 
 pytest.importorskip("pytestqt", reason="pytest-qt not installed")
 
 from focovil.realtime.paths import DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
-from focovil.realtime.gui.window import MainWindow  # noqa: E402
+from focovil.realtime.gui.main_window import MainWindow  # noqa: E402
 from focovil.realtime.session import Session  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,7 +206,7 @@ def test_settings_kept_between_runs(qtbot, tmp_path):
     w = MainWindow(Session(lib, timing_keep=60), source=str(DEMO_CLIP), store=QSettings(ini, QSettings.IniFormat))
     qtbot.addWidget(w)
     w.settings_panel.strictness.setValue(35)
-    w.settings_panel.window.setValue(2.5)
+    w.settings_panel.window_s.setValue(2.5)
     w.settings_panel.stride.setValue(0.3)
     w.settings_panel.smoothing.setValue(0.2)
     w.record.seconds.setValue(4.5)
@@ -248,8 +248,8 @@ def test_command_line_options_reach_the_window(qtbot, tmp_path, command):
     library, encoder, pose model, verbose and the source reach the window's session."""
     from PyQt5.QtCore import QSettings
 
-    from focovil.realtime.gui.app import build_window
-    from focovil.realtime.gui.app import parser as gui_parser
+    from focovil.realtime.gui.launch import build_window
+    from focovil.realtime.gui.launch import parser as gui_parser
     from focovil.realtime.paths import DEFAULT_ENCODER, DEFAULT_POSE_MODEL
     lib = tmp_path / "lib.sqlite3"
     shutil.copyfile(SHIPPED_LIBRARY, lib)
@@ -313,7 +313,7 @@ def test_no_camera_is_a_readable_error(qtbot, tmp_path):
 XCB_SCRIPT = r"""
 import os, sys
 import cv2   # as the pipeline does: sets QT_QPA_PLATFORM_PLUGIN_PATH to cv2's Qt plugins
-import focovil.realtime.gui.window as gw
+import focovil.realtime.gui.main_window as gw
 from focovil.realtime.session import Session
 from PyQt5.QtCore import QSettings, QTimer
 from PyQt5.QtWidgets import QApplication

@@ -118,7 +118,7 @@ def test_real_encoder_embeddings_find_the_same_recording_from_another_view(share
     def emb(view: int) -> tuple[np.ndarray, list[int]]:
         files = sorted(folder.glob(f"a*_s01_e00_v0{view}.json"))
         seqs = [json.loads(f.read_text()) for f in files]
-        w = np.stack([resample_frames(from_kinect_v1(np.asarray(s["skeletons"], np.float32)), enc.window) for s in seqs])
+        w = np.stack([resample_frames(from_kinect_v1(np.asarray(s["skeletons"], np.float32)), enc.window_frames) for s in seqs])
         return enc.embed(w), [s["label"] for s in seqs]
     lib, lib_labels = emb(1)
     qry, qry_labels = emb(2)

@@ -43,16 +43,16 @@ def test_nothing_but_the_entry_points_imports_the_command_module():
     """The window, retraining and the benchmarks go through realtime.session, not the CLI's module."""
     allowed = {"main.py"}
     users = [str(p.relative_to(ROOT)) for p in project_files() if str(p.relative_to(ROOT)) not in allowed
-             and "focovil.realtime.app" in imported_modules(p) and p != ROOT / "realtime" / "app.py"]
+             and "focovil.realtime.cli" in imported_modules(p) and p != ROOT / "realtime" / "cli.py"]
     assert not users
 
 
 def test_the_checker_sees_imports(tmp_path):
     """The rule above would pass vacuously if the parser missed imports."""
     f = tmp_path / "m.py"
-    f.write_text("import training.train\nfrom focovil.training.loop import x\ndef g():\n    from realtime.app import main\n"
+    f.write_text("import training.train\nfrom focovil.training.loop import x\ndef g():\n    from realtime.cli import main\n"
                  "from . import sibling\n")
-    assert imported_modules(f) == {"training.train", "focovil.training.loop", "realtime.app"}
+    assert imported_modules(f) == {"training.train", "focovil.training.loop", "realtime.cli"}
 
 
 def _names_and_strings(path: Path) -> set[str]:
@@ -91,7 +91,7 @@ def test_code_that_chooses_or_trains_never_reads_the_measurement_only_capture():
 
 def test_the_capture_checker_sees_names(tmp_path):
     f = tmp_path / "m.py"
-    f.write_text("from training.data.mediapipe import LIGHTSTAGE\nx = 'videos/multiview_lightstage/cam5.mp4'\n")
+    f.write_text("from training.data.video_skeletons import LIGHTSTAGE\nx = 'videos/multiview_lightstage/cam5.mp4'\n")
     assert {"LIGHTSTAGE", "videos/multiview_lightstage/cam5.mp4"} <= _names_and_strings(f)
 
 
@@ -169,3 +169,19 @@ def test_the_size_and_privacy_checkers_see_what_they_look_for(tmp_path):
     lines, classes = sizes(f)
     assert lines == 306 and classes == {"A": 4}
     assert sorted(private_reaches(f)) == ["1: from focovil.realtime.pose import _quiet", "5: tc._root", "6: self.video._image"]
+
+
+def test_the_shared_data_root_is_one_setting(tmp_path, monkeypatch):
+    """``../shared`` as recipes and encoder files write it, the tests' data and the benchmarks' all come
+    from ``realtime.paths.shared_root``: ``$FOCOVIL_SHARED`` moves every one of them."""
+    from focovil.realtime.paths import shared_path, shared_root
+    from focovil.training.config import DEFAULT_NWUCLA
+    monkeypatch.setenv("FOCOVIL_SHARED", str(tmp_path))
+    assert shared_root() == tmp_path and shared_path(DEFAULT_NWUCLA) == tmp_path / "data/nw-ucla/all_sqe"
+    assert shared_path("elsewhere/data") == Path("elsewhere/data")
+    monkeypatch.delenv("FOCOVIL_SHARED")
+    assert shared_root() == ROOT.parent / "shared"
+    # nothing else spells out where the shared folder is
+    spelled = {str(p.relative_to(ROOT)) for p in project_files()
+               if any(s in p.read_text() for s in ('/ "shared"', "parent.parent.parent", '"../shared"'))}
+    assert spelled <= {"realtime/paths.py", "tests/test_layout.py"}, spelled

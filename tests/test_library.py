@@ -60,7 +60,7 @@ def small_encoder(tmp_path_factory, encoder):
 
     meta = encoder.meta.replace(embedding_dim=128, window=24)
     path = tmp_path_factory.mktemp("enc") / "focovil_small.pt"
-    scripted = torch.jit.script(Smaller(torch.jit.load(str(WEIGHTS), map_location="cpu"), 128, encoder.window))
+    scripted = torch.jit.script(Smaller(torch.jit.load(str(WEIGHTS), map_location="cpu"), 128, encoder.window_frames))
     torch.jit.save(scripted, str(path), _extra_files={"metadata.json": meta.to_json()})
     return load_encoder(path, device="cpu")
 
@@ -115,7 +115,7 @@ def test_recordings_are_stored_with_raw_window_label_and_encoder_embedding(tmp_p
             np.testing.assert_array_equal(p.window, w)   # the raw window, at its own length, bit for bit
         ids, labels, mat = lib.embeddings_for(encoder)
         assert list(ids) == [p.id for p in protos] and labels == [label for label, _ in ucla_windows]
-        expected = encoder.embed(np.stack([resample_frames(w, encoder.window) for _, w in ucla_windows]))
+        expected = encoder.embed(np.stack([resample_frames(w, encoder.window_frames) for _, w in ucla_windows]))
         np.testing.assert_allclose(mat, expected, atol=1e-5)
         assert lib.prototypes(label="action1") and all(p.label == "action1" for p in lib.prototypes(label="action1"))
         with sqlite3.connect(lib.path) as con:
@@ -124,7 +124,7 @@ def test_recordings_are_stored_with_raw_window_label_and_encoder_embedding(tmp_p
 
 
 def test_library_of_another_encoder_size_is_reembedded_from_raw_windows(tmp_path, ucla_windows, encoder, small_encoder):
-    assert (small_encoder.dim, small_encoder.window) == (128, 24) and encoder.dim != 128
+    assert (small_encoder.dim, small_encoder.window_frames) == (128, 24) and encoder.dim != 128
     with filled_library(tmp_path / "lib.sqlite3", ucla_windows, encoder) as lib:
         ids, _, mat = lib.embeddings_for(small_encoder)
         assert len(ids) == 0 and mat.shape == (0, 128)

@@ -32,7 +32,7 @@ def skeletons(shared_dir):
 def library(tmp_path, encoder, skeletons):
     lib = Library(tmp_path / "lib.sqlite3")
     for label, key in (("falling", "fall_cam1"), ("pick up", "pickup"), ("drink water", "drink")):
-        for w in segment_windows(*skeletons[key], encoder.window, Settings().window_s):
+        for w in segment_windows(*skeletons[key], encoder.window_frames, Settings().window_s):
             lib.add_prototype(label, w, source=key, encoder=encoder)
     yield lib
     lib.close()
@@ -68,10 +68,10 @@ def test_nobody_in_view_gives_no_person_not_a_stale_label(encoder, library, skel
 
 def test_recording_shorter_than_a_window_still_makes_one_prototype(encoder, skeletons):
     times, skels = skeletons["fall_cam1"]
-    windows = segment_windows(times[:20], skels[:20], encoder.window, 1.8)
-    assert len(windows) == 1 and windows[0].shape == (encoder.window, 20, 3)
+    windows = segment_windows(times[:20], skels[:20], encoder.window_frames, 1.8)
+    assert len(windows) == 1 and windows[0].shape == (encoder.window_frames, 20, 3)
     with pytest.raises(ValueError, match="at least 2 frames"):
-        segment_windows(times[:5], np.full_like(skels[:5], np.nan), encoder.window, 1.8)
+        segment_windows(times[:5], np.full_like(skels[:5], np.nan), encoder.window_frames, 1.8)
 
 
 def test_another_encoder_reads_the_library_without_writing_to_it(library, skeletons, tmp_path):

@@ -102,7 +102,7 @@ def test_promotion_reembeds_library_app_follows_and_rollback_restores(lib, share
         assert active_encoder_path(L) == folder / "focovil-v2.pt"
         enc = load_encoder(resolve_encoder_path(None, L), device="cpu", cpu_threads=1)
         assert enc.path == folder / "focovil-v2.pt" and L.missing_embeddings(enc) == []
-        L.add_prototype("wave", L.window(1), source="after promotion", encoder=enc)
+        L.add_prototype("wave", L.raw_window(1), source="after promotion", encoder=enc)
     assert retrain.main(["--library", str(lib), "--rollback"]) == 0
     with Library(lib) as L:
         assert active_encoder_path(L) == folder / "focovil-v1.pt"

@@ -220,7 +220,7 @@ def test_the_window_serves_its_labels(qtbot, tmp_path):
     from PyQt5.QtCore import QSettings
     from websockets.sync.client import connect
 
-    from focovil.realtime.gui.window import MainWindow
+    from focovil.realtime.gui.main_window import MainWindow
     lib = tmp_path / "lib.sqlite3"
     shutil.copyfile(SHIPPED_LIBRARY, lib)
     store = QSettings(str(tmp_path / "gui.ini"), QSettings.IniFormat)

@@ -24,7 +24,7 @@ def test_sweep_chooses_on_validation_then_reports_cross_view(shared_dir, tmp_pat
     for f in sorted(src.glob("a0[1-3]_s0[1267]_e00_v0[123].json")):
         shutil.copy(f, data)
     grid = {"base": {"steps": 4, "batch": 8, "eval_every": 4, "ckpt_every": 4},
-            "variants": {"reference": {}, "limbs": {"limb_noise": 0.5}, "graph": {"arch": "stgcn", "width": 8}}}
+            "variants": {"reference": {}, "limbs": {"limb_drift": 0.5}, "graph": {"arch": "stgcn", "width": 8}}}
     (tmp_path / "grid.json").write_text(json.dumps(grid))
     out = tmp_path / "sweep"
     assert main(["--grid", str(tmp_path / "grid.json"), "--out", str(out), "--nwucla", str(data), "--seeds", "0",

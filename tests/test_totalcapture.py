@@ -56,7 +56,7 @@ def test_pair_retrieval_counts_what_a_plain_loop_counts(root):
 def test_joint_motion_scores_what_the_issue_measured_independently(root):
     """Issue 18's own scorer gave joint motion 56.1 / 45.1 / 70.3 / 69.8 % top-1 (acting3, freestyle1,
     freestyle2, freestyle3): the project's scorer agrees within a point on every sequence."""
-    report = multicamera.evaluate({"joint_motion": joint_motion}, root=str(root))
+    report = multicamera.score_sequences({"joint_motion": joint_motion}, root=str(root))
     got = multicamera.table(report["results"])["joint_motion"]
     for seq, want in {"acting3": 56.1, "freestyle1": 45.1, "freestyle2": 70.3, "freestyle3": 69.8}.items():
         assert abs(got[seq] - want) <= 1.0, (seq, got[seq], want)

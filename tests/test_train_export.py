@@ -96,7 +96,7 @@ def test_exported_file_embeds_and_aligns_like_the_trained_encoder(trained, tmp_p
     meta = export(trained / "model.pt", path, metrics={"note": "test"})
     rt = load_encoder(path, device="cpu")
     assert rt.meta.train_views == [1, 2] and rt.meta.joint_layout == meta.joint_layout
-    x = np.random.default_rng(0).normal(size=(3, rt.window, NUM_JOINTS, 3)).astype(np.float32)
+    x = np.random.default_rng(0).normal(size=(3, rt.window_frames, NUM_JOINTS, 3)).astype(np.float32)
     e = rt.embed(x)
     assert e.shape == (3, rt.dim) and np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5)
     assert rt.align(x).shape == x.shape
@@ -145,8 +145,8 @@ def test_shipped_app_file_is_its_encoder_through_the_chosen_camera_head():
     base = load_base("weights/focovil_app.pt")
     module = exported(base.model.encoder.eval(), base.meta.hybrid, base.pca_mean, base.pca_axes, base.head_mean,
                       base.head_axes)
-    assert hybrid_of(module, app.window) == (app.meta.hybrid, app.dim) and app.dim == chosen["dims"]
-    x = np.random.default_rng(0).normal(size=(3, app.window, NUM_JOINTS, 3)).astype(np.float32) * 0.3
+    assert hybrid_of(module, app.window_frames) == (app.meta.hybrid, app.dim) and app.dim == chosen["dims"]
+    x = np.random.default_rng(0).normal(size=(3, app.window_frames, NUM_JOINTS, 3)).astype(np.float32) * 0.3
     e = app.embed(x)
     with torch.no_grad():
         np.testing.assert_allclose(module(torch.from_numpy(x)).numpy(), e, atol=1e-5)

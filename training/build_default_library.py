@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY
+from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY, shared_path, shared_root
 from focovil.realtime.session import Session
 from focovil.realtime.skeleton import from_kinect_v1
 from focovil.realtime.window import resample_by_time
@@ -32,11 +32,11 @@ from focovil.training.data.nwucla import ACTIONS, LABEL_OF_FILE_CODE
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shared", default="../shared")
+    ap.add_argument("--shared", default=None, help="the real-data folder (default: $FOCOVIL_SHARED, else ../shared beside the checkout)")
     ap.add_argument("--out", default=str(SHIPPED_LIBRARY))
     ap.add_argument("--per-action", type=int, default=0, help="NW-UCLA view-1 recordings per action (Kinect)")
     a = ap.parse_args(argv)
-    shared = Path(a.shared)
+    shared = shared_path(a.shared) if a.shared else shared_root()
     out = Path(a.out)
     tmp = out.with_name(out.name + ".building")
     for p in (tmp, Path(str(tmp) + "-wal"), Path(str(tmp) + "-shm")):
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             for f in files:
                 skel = from_kinect_v1(json.loads(f.read_text())["skeletons"])
                 t = np.arange(len(skel)) / 15.0
-                window = resample_by_time(t, skel, enc.window, 0.0, float(t[-1]))
+                window = resample_by_time(t, skel, enc.window_frames, 0.0, float(t[-1]))
                 lib.add_prototype(name, window, source=f"NW-UCLA {f.stem}", start_s=0.0, end_s=float(t[-1]), encoder=enc)
                 added[name] = added.get(name, 0) + 1
         clips = [("drink water", DEMO_CLIP),

@@ -58,7 +58,7 @@ def motion_weight(encoder_file: str, weights=WEIGHTS, root=None) -> dict:
     methods = {f"motion weight {w:g}": module_embed(Exported(enc, motion_weight=w).eval()) for w in weights}
     methods["joint motion alone (reference)"] = joint_motion
     views = {seq: multicamera.load_views(seq, root) for seq in tc.SEQUENCES}
-    report = multicamera.evaluate(methods, views=views)
+    report = multicamera.score_sequences(methods, views=views)
     same_instant = {name: {seq: round(100 * r["top1"], 2) for seq, r in per_seq.items()}
                     for name, per_seq in report["results"].items()}
     recog = {name: {seq: round(100 * recognition(fn, views[seq])["top1"], 2) for seq in tc.SEQUENCES}
@@ -81,7 +81,7 @@ def strictness(encoder_files: list[str], root=None) -> dict:
     tables = {}
     for f in encoder_files:
         rt = load_encoder(f, device="cpu")
-        tables[f] = camera_table(rt.embed, rt.window, root)
+        tables[f] = camera_table(rt.embed, rt.window_frames, root)
     first = next(iter(tables.values()))
     mean = {**first, **{k: np.mean([t[k] for t in tables.values()], axis=0).round(4).tolist()
                         for k in ("thresholds", "named_right", "rejected")}}
@@ -110,8 +110,8 @@ def pose_rate(encoder_files: list[str], rates=RATES, root=None) -> dict:
         per_file[f] = {}
         for r in rates:
             thin = {c: _thinned(s, r) for c, s in streams.items()}
-            views = multicamera.SequenceViews(tc.VALIDATION, {c: tc.camera_windows(s, rt.window) for c, s in thin.items()},
-                                              {}, {}, {c: tc.camera_windows(s, rt.window, stride_s=tc.RECORD_STRIDE_S)
+            views = multicamera.SequenceViews(tc.VALIDATION, {c: tc.camera_windows(s, rt.window_frames) for c, s in thin.items()},
+                                              {}, {}, {c: tc.camera_windows(s, rt.window_frames, stride_s=tc.RECORD_STRIDE_S)
                                                        for c, s in thin.items()})
             per_file[f][f"{r:g}"] = recognition(rt.embed, views)
     mean = {f"{r:g}": {k: round(float(np.mean([per_file[f][f"{r:g}"][k] for f in encoder_files])), 4)

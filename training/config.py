@@ -44,7 +44,7 @@ class TrainConfig:
     jitter: float = 0.01
     shear: float = 0.0
     depth_scale: float = 0.0              # extra depth (z) scale in +-, camera frame: Kinect depth/fit errors
-    limb_noise: float = 0.0               # probability of a drifting limb (occluded-limb tracking errors)
+    limb_drift: float = 0.0               # probability of a drifting limb (occluded-limb tracking errors)
     limb_depth: float = 0.0               # probability of a limb's depth mirrored/stretched (monocular errors)
     tau: float = 0.1
     gamma: float = 1.0
@@ -60,6 +60,21 @@ class TrainConfig:
     threads: int = 0                      # torch CPU threads; 0 = torch's default
 
 
+# Settings that were renamed: the name older recipes, checkpoints and encoder files use -> today's.
+RENAMED = {"limb_noise": "limb_drift"}
+
+
+def config_from(d: dict, strict: bool = True) -> TrainConfig:
+    """A :class:`TrainConfig` from a stored dict (a checkpoint's, an encoder file's, a recipe), older
+    names read as today's; unknown keys are an error, or (``strict=False``) left out."""
+    d = {RENAMED.get(k, k): v for k, v in d.items()}
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(d) - known)
+    if unknown and strict:
+        raise ValueError(f"unknown training setting(s): {', '.join(unknown)}")
+    return TrainConfig(**{k: v for k, v in d.items() if k in known})
+
+
 def parse(argv: list[str] | None = None, description: str = "") -> TrainConfig:
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--config", help="JSON file of settings (flags override it)")
@@ -71,10 +86,10 @@ def parse(argv: list[str] | None = None, description: str = "") -> TrainConfig:
     args = ap.parse_args(argv)
     cfg = TrainConfig()
     if args.config:
-        for k, v in json.loads(Path(args.config).read_text()).items():
-            if not hasattr(cfg, k):
-                raise SystemExit(f"{args.config}: unknown setting {k!r}")
-            setattr(cfg, k, v)
+        try:
+            cfg = config_from(json.loads(Path(args.config).read_text()))
+        except ValueError as e:
+            raise SystemExit(f"{args.config}: {e}") from e
     for f in fields(TrainConfig):
         v = getattr(args, f.name)
         if v is not None:

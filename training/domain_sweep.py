@@ -23,7 +23,7 @@ import numpy as np
 from focovil.realtime.files import atomic_text
 from focovil.training.plots import pyplot, save_figure
 from focovil.training.config import DEFAULT_KG, DEFAULT_NWUCLA
-from focovil.training.data.mediapipe import DEFAULT_VIDEOS
+from focovil.training.data.video_skeletons import DEFAULT_VIDEOS
 from focovil.training.evaluate_mediapipe import cross_sensor, load_data, multiview, sensor_probe
 from focovil.training import multicamera
 from focovil.training.data.totalcapture import VALIDATION

@@ -28,7 +28,7 @@ def embed_folder(weights: str, data: str, device: str | None = None) -> dict:
     for f in files:
         c = read_file(f)
         (clips.append(c) if c is not None else skipped.append(f.stem))
-    windows = ClipBank(clips).full(enc.window).numpy()
+    windows = ClipBank(clips).full(enc.window_frames).numpy()
     emb = enc.embed(windows)
     return {"embeddings": emb.astype(np.float32), "names": np.array([c.name for c in clips]),
             "labels": np.array([c.label + 1 for c in clips]), "views": np.array([c.view for c in clips]),

@@ -42,7 +42,7 @@ from focovil.realtime.files import atomic_text
 from focovil.training.plots import pyplot, save_figure
 from focovil.training.config import DEFAULT_KG, DEFAULT_NWUCLA
 from focovil.training.data import load_kinder_gator, load_nwucla
-from focovil.training.data.mediapipe import DEFAULT_VIDEOS, LIGHTSTAGE, NTU, VideoWindows, clip_windows, video_windows
+from focovil.training.data.video_skeletons import DEFAULT_VIDEOS, LIGHTSTAGE, NTU, VideoWindows, clip_windows, video_windows
 from focovil.training.data.nwucla import CLASS_NAMES
 from focovil.training.metrics import knn1, l2n
 from focovil.training.protocols import EmbedFn, aligned_joints, joint_motion, raw_joints
@@ -130,13 +130,13 @@ def load_data(videos: str, nwucla: str, kg: str) -> dict:
             "nwucla_v1": [c for c in nw if c.view == 1]}
 
 
-def evaluate(weights: list[str], videos: str = DEFAULT_VIDEOS, nwucla: str = DEFAULT_NWUCLA, kg: str = DEFAULT_KG,
+def measure_on_mediapipe(weights: list[str], videos: str = DEFAULT_VIDEOS, nwucla: str = DEFAULT_NWUCLA, kg: str = DEFAULT_KG,
              tolerance: float = 0.4, device: str | None = "cpu", totalcapture: str | None = None) -> dict:
     methods: dict[str, EmbedFn] = {"raw_joints": raw_joints, "aligned_joints": aligned_joints, "joint_motion": joint_motion}
     for w in weights:
         enc = load_encoder(w, device=device)
-        if enc.window != LENGTH:
-            raise SystemExit(f"error: {w} takes {enc.window}-frame windows; this evaluation cuts {LENGTH}")
+        if enc.window_frames != LENGTH:
+            raise SystemExit(f"error: {w} takes {enc.window_frames}-frame windows; this evaluation cuts {LENGTH}")
         methods[Path(w).stem] = enc.embed
     d = load_data(videos, nwucla, kg)
     offsets = np.round(np.arange(-4.0, 4.0 + 1e-9, 0.2), 2)
@@ -146,7 +146,7 @@ def evaluate(weights: list[str], videos: str = DEFAULT_VIDEOS, nwucla: str = DEF
                       "cross_sensor": cross_sensor(fn, d["nwucla_v1"], d["ntu"]["pick up"])}
                for name, fn in methods.items()}
     views = {seq: multicamera.load_views(seq, totalcapture, LENGTH) for seq in SEQUENCES}
-    eight = multicamera.evaluate(methods, tolerance=tolerance, views=views)
+    eight = multicamera.score_sequences(methods, tolerance=tolerance, views=views)
     for name, fn in methods.items():
         results[name]["eight_camera"] = eight["results"].pop(name)
         results[name]["eight_camera_record_once"] = {seq: recognition(fn, v) for seq, v in views.items()}
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plot", help="PNG of similarity against time offset")
     a = ap.parse_args(argv)
     try:
-        report = evaluate(a.weights, a.videos, a.data, a.kg, a.tolerance, totalcapture=a.totalcapture)
+        report = measure_on_mediapipe(a.weights, a.videos, a.data, a.kg, a.tolerance, totalcapture=a.totalcapture)
     except (EncoderFileError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                                            "--exclude-labels", ",".join(map(str, NOVEL_NWUCLA_LABELS)),
                                            "--exclude-motions", ",".join(NOVEL_KG_MOTIONS)]}
         protocols = ["novel-nwucla", "novel-kg"]
-        exports = {"encoder": [], **{f"hybrid_w{w}": ["--hybrid-weight", str(w)] for w in HYBRID_WEIGHTS},
+        exports = {"encoder": [], **{f"hybrid_w{w}": ["--pca-weight", str(w)] for w in HYBRID_WEIGHTS},
                    **{f"motion_w{w}": ["--motion-weight", str(w)] for w in MOTION_WEIGHTS}}
     done = run_parallel({(v, s): partial(train_export_eval, out / f"{v}_s{s}", variants[v], protocols, s, exports)
                          for v in variants for s in a.seeds}, a.jobs, a.experiment, strict=True)

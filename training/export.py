@@ -40,10 +40,10 @@ def code_version() -> str:
 
 def load_trained(path: str | Path) -> tuple[Encoder, dict]:
     """The encoder and config of a ``training.train`` output (``model.pt``)."""
-    from focovil.training.config import TrainConfig
+    from focovil.training.config import config_from
     from focovil.training.train import build_model
     state = torch.load(path, map_location="cpu", weights_only=False)
-    enc = build_model(TrainConfig(**state["config"])).encoder    # one place maps settings to a model
+    enc = build_model(config_from(state["config"])).encoder    # one place maps settings to a model
     enc.load_state_dict({k[len("encoder."):]: v for k, v in state["model"].items() if k.startswith("encoder.")})
     return enc.eval(), state
 
@@ -86,10 +86,10 @@ def save_encoder(module: nn.Module, meta: EncoderMeta, out: str | Path) -> Path:
 
 def fit_pca(enc: Encoder, cfg: dict, dims: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Principal axes of the aligned joints of the run's own training windows (no labels used)."""
-    from focovil.training.config import TrainConfig
+    from focovil.training.config import config_from
     from focovil.training.data import ClipBank
     from focovil.training.train import load_training_clips
-    windows = ClipBank(load_training_clips(TrainConfig(**cfg))).full(cfg["window"])
+    windows = ClipBank(load_training_clips(config_from(cfg))).full(cfg["window"])
     with torch.no_grad():
         a = enc.align(windows).flatten(1)
     mean = a.mean(0)
@@ -105,7 +105,7 @@ def calibrate_threshold(module: nn.Module, cfg: dict) -> dict:
 
 
 def export(model_pt: str | Path, out: str | Path, metrics: dict | None = None,
-           hybrid_weight: float = 0.0, hybrid_dims: int = 64, calibrate: bool = False,
+           pca_weight: float = 0.0, pca_dims: int = 64, calibrate: bool = False,
            motion_weight: float = 0.0, chosen_on: str = "", head: dict | None = None) -> EncoderMeta:
     """``head``: a camera head's setting (``training.camera_head``'s ``chosen_setting``), fitted here on
     the TotalCapture sequences the run trained on: all four for a final run (``totalcapture_final``),
@@ -117,8 +117,8 @@ def export(model_pt: str | Path, out: str | Path, metrics: dict | None = None,
         module, chosen_on = with_head(enc, cfg, head, chosen_on)
         meta = meta.replace(extra=_model_origin(meta))   # rebuilt from itself later: the weights keep their origin
     else:
-        pca = fit_pca(enc, cfg, hybrid_dims) if hybrid_weight > 0 else (None, None)
-        module = Exported(enc, *pca, hybrid_weight=hybrid_weight, motion_weight=motion_weight).eval()
+        pca = fit_pca(enc, cfg, pca_dims) if pca_weight > 0 else (None, None)
+        module = Exported(enc, *pca, pca_weight=pca_weight, motion_weight=motion_weight).eval()
     return _write(module, meta, cfg, out, calibrate, chosen_on)
 
 
@@ -163,7 +163,7 @@ def recalibrate(encoder_file: str | Path, out: str | Path) -> EncoderMeta:
     rt = load_encoder(encoder_file, device="cpu")
     cfg = rt.meta.config
     metrics = {k: v for k, v in rt.meta.metrics.items() if not k.startswith("unknown_threshold")}
-    metrics.update(calibrate(rt.embed, cfg["nwucla"], rt.window, cfg.get("protocol", "cross-view"),
+    metrics.update(calibrate(rt.embed, cfg["nwucla"], rt.window_frames, cfg.get("protocol", "cross-view"),
                              saw_validation=bool(cfg.get("totalcapture_final"))))
     parts = rt.meta.parts
     if parts is None and not rt.meta.hybrid:          # an encoder-only file from before parts were recorded
@@ -198,9 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--from-encoder", help="an exported encoder file: its learned encoder again, with --motion-weight")
     ap.add_argument("--out", required=True, help="TorchScript file to write, e.g. weights/focovil_app.pt")
     ap.add_argument("--metrics", help="JSON file of measured metrics to embed in the metadata")
-    ap.add_argument("--hybrid-weight", type=float, default=0.0,
+    ap.add_argument("--pca-weight", "--hybrid-weight", dest="pca_weight", type=float, default=0.0,
                     help="share of cosine similarity given to PCA'd aligned joints (0 = encoder only)")
-    ap.add_argument("--hybrid-dims", type=int, default=64)
+    ap.add_argument("--pca-dims", "--hybrid-dims", dest="pca_dims", type=int, default=64)
     ap.add_argument("--motion-weight", type=float, default=0.0,
                     help="share of cosine similarity given to the aligned joints' motion (Exported)")
     ap.add_argument("--motion-weight-from", metavar="JSON",
@@ -244,11 +244,11 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --evaluate measures NW-UCLA's cross-view protocol; a camera head is fitted on MediaPipe "
               "skeletons for the app, so measure it with training.evaluate_mediapipe", file=sys.stderr)
         return 2
-    meta = export(src, a.out, metrics, a.hybrid_weight, a.hybrid_dims, a.calibrate, a.motion_weight, chosen_on, head)
+    meta = export(src, a.out, metrics, a.pca_weight, a.pca_dims, a.calibrate, a.motion_weight, chosen_on, head)
     if a.evaluate:
         from focovil.training.evaluate import evaluate, summary
         measured = summary(evaluate(a.out, "cross-view", data=meta.config["nwucla"], device="cpu"))
-        meta = export(src, a.out, {**meta.metrics, "cross-view": measured}, a.hybrid_weight, a.hybrid_dims,
+        meta = export(src, a.out, {**meta.metrics, "cross-view": measured}, a.pca_weight, a.pca_dims,
                       motion_weight=a.motion_weight, chosen_on=chosen_on)
     print(json.dumps({"out": a.out, "embedding_dim": meta.embedding_dim, "window": meta.window,
                       "training_data": meta.training_data, "metrics": meta.metrics}))

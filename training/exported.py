@@ -44,23 +44,23 @@ class Exported(nn.Module):
     """
 
     def __init__(self, encoder: Encoder, pca_mean: torch.Tensor | None = None,
-                 pca_axes: torch.Tensor | None = None, hybrid_weight: float = 0.0,
+                 pca_axes: torch.Tensor | None = None, pca_weight: float = 0.0,
                  motion_weight: float = 0.0, motion_step: int = 4, motion_every: int = 4,
                  head_mean: torch.Tensor | None = None, head_axes: torch.Tensor | None = None,
                  head_blocks: tuple[str, ...] = ()):
         super().__init__()
         self.encoder = encoder
-        self.hybrid_weight = float(hybrid_weight)
+        self.pca_weight = float(pca_weight)
         self.motion_weight = float(motion_weight)
         self.motion_step, self.motion_every = int(motion_step), int(motion_every)
-        if not 0.0 <= self.hybrid_weight + self.motion_weight < 1.0:
-            raise ValueError(f"the hybrid weights must leave the encoder a share: {hybrid_weight} + {motion_weight}")
+        if not 0.0 <= self.pca_weight + self.motion_weight < 1.0:
+            raise ValueError(f"the PCA and motion weights must leave the encoder a share: {pca_weight} + {motion_weight}")
         self.register_buffer("pca_mean", pca_mean if pca_mean is not None else torch.zeros(0))
         self.register_buffer("pca_axes", pca_axes if pca_axes is not None else torch.zeros(0, 0))
         unknown = set(head_blocks) - set(HEAD_BLOCKS)
         if unknown:
             raise ValueError(f"unknown camera-head inputs {sorted(unknown)}; known: {HEAD_BLOCKS}")
-        if head_axes is not None and head_axes.numel() and (self.hybrid_weight or self.motion_weight or not head_blocks):
+        if head_axes is not None and head_axes.numel() and (self.pca_weight or self.motion_weight or not head_blocks):
             raise ValueError("a camera head takes the whole embedding: no hybrid weights beside it, and at least one input")
         self.head_blocks = tuple(b for b in HEAD_BLOCKS if b in head_blocks)     # for the metadata
         self.head_encoder, self.head_motion = "encoder" in head_blocks, "motion" in head_blocks
@@ -86,13 +86,13 @@ class Exported(nn.Module):
         if self.head_axes.numel() > 0:
             return F.normalize((self.head_inputs(x) - self.head_mean) @ self.head_axes, dim=1)
         e = self.encoder(x)
-        if self.hybrid_weight <= 0.0 and self.motion_weight <= 0.0:
+        if self.pca_weight <= 0.0 and self.motion_weight <= 0.0:
             return e
         a = self.encoder.align(x)
-        parts = [e * math.sqrt(1.0 - self.hybrid_weight - self.motion_weight)]
-        if self.hybrid_weight > 0.0:
+        parts = [e * math.sqrt(1.0 - self.pca_weight - self.motion_weight)]
+        if self.pca_weight > 0.0:
             p = F.normalize((a.flatten(1) - self.pca_mean) @ self.pca_axes, dim=1)
-            parts.append(p * math.sqrt(self.hybrid_weight))
+            parts.append(p * math.sqrt(self.pca_weight))
         if self.motion_weight > 0.0:
             m = motion_features(a, self.motion_step, self.motion_every)
             parts.append(F.normalize(m, dim=1) * math.sqrt(self.motion_weight))
@@ -111,7 +111,7 @@ def exported(encoder: Encoder, hybrid: dict | None, pca_mean: torch.Tensor | Non
              head_axes: torch.Tensor | None = None) -> Exported:
     """The exported module an encoder file's ``hybrid`` metadata describes (None: the encoder alone)."""
     h = hybrid or {}
-    return Exported(encoder, pca_mean, pca_axes, hybrid_weight=float(h.get("weight", 0.0)),
+    return Exported(encoder, pca_mean, pca_axes, pca_weight=float(h.get("weight", 0.0)),
                     motion_weight=float(h.get("motion_weight", 0.0)), motion_step=int(h.get("motion_step", 4)),
                     motion_every=int(h.get("motion_every", 4)), head_mean=head_mean, head_axes=head_axes,
                     head_blocks=tuple(h.get("head", {}).get("blocks", ()))).eval()
@@ -124,8 +124,8 @@ def hybrid_of(module: Exported, window: int) -> tuple[dict | None, int]:
     if module.head_axes.numel() > 0:
         return {"head": {"blocks": list(module.head_blocks), "dims": int(module.head_axes.shape[1])},
                 "motion_step": module.motion_step, "motion_every": module.motion_every}, int(module.head_axes.shape[1])
-    if module.hybrid_weight > 0:
-        h.update(weight=module.hybrid_weight, pca_dims=int(module.pca_axes.shape[1]))
+    if module.pca_weight > 0:
+        h.update(weight=module.pca_weight, pca_dims=int(module.pca_axes.shape[1]))
         dim += int(module.pca_axes.shape[1])
     if module.motion_weight > 0:
         h.update(motion_weight=module.motion_weight, motion_step=module.motion_step, motion_every=module.motion_every)
@@ -136,7 +136,7 @@ def hybrid_of(module: Exported, window: int) -> tuple[dict | None, int]:
 def parts_of(module: Exported, window: int, chosen_on: str = "") -> list[dict]:
     """The embedding's parts, first-class in the metadata: each one's share of the cosine similarity,
     size, whether it was learned, and what its weight was chosen on (``chosen_on``)."""
-    w_p, w_m = module.hybrid_weight, module.motion_weight
+    w_p, w_m = module.pca_weight, module.motion_weight
     if module.head_axes.numel() > 0:
         names = {"encoder": "the learned encoder's embedding (FoCoViL)", "motion": "joint motion (hand-made)",
                  "positions": "aligned joint positions (hand-made)"}

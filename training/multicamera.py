@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from focovil.training.data import totalcapture as tc
-from focovil.training.data.mediapipe import VideoWindows
+from focovil.training.data.video_skeletons import VideoWindows
 from focovil.training.metrics import l2n
 from focovil.training.protocols import EmbedFn
 
@@ -105,7 +105,7 @@ def summarise(pairs: dict, flipped: list[int]) -> dict:
             "by_angle": by_angle}
 
 
-def evaluate(methods: dict[str, EmbedFn], sequences=tc.SEQUENCES, root: str | None = None,
+def score_sequences(methods: dict[str, EmbedFn], sequences=tc.SEQUENCES, root: str | None = None,
              tolerance: float = 0.4, length: int = 32, views: dict[str, SequenceViews] | None = None) -> dict:
     """Every method on every sequence (the same windows), plus the mean over sequences. ``views``:
     sequences already loaded (:func:`load_views`), so a caller scoring them otherwise loads them once."""

@@ -176,7 +176,7 @@ def view_bin(angle: np.ndarray) -> np.ndarray:
     return np.where(c == -180, 180, c)
 
 
-def evaluate(root: str | Path | None = None, sequences: tuple[str, ...] = SEQUENCES,
+def measure_pose_error(root: str | Path | None = None, sequences: tuple[str, ...] = SEQUENCES,
              cameras: tuple[int, ...] = CAMERAS) -> dict:
     """The whole report: offsets, overall, per camera, per sequence x camera, by viewing angle."""
     cams, per, offsets = load_cameras(root), {}, {}
@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plot", help="PNG of the main facts")
     a = ap.parse_args(argv)
     try:
-        report = evaluate(a.root)
+        report = measure_pose_error(a.root)
     except FileNotFoundError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

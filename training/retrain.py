@@ -49,6 +49,7 @@ import torch
 
 from focovil.realtime.encoder import EncoderFileError, load_encoder
 from focovil.realtime.library import LibraryError
+from focovil.realtime.paths import shared_path
 from focovil.realtime.session import AppError, Session
 from focovil.training import loop
 from focovil.training.data import ClipBank
@@ -57,22 +58,22 @@ from focovil.training.data.nwucla import DatasetError
 from focovil.training.export import code_version, now, save_encoder
 from focovil.training.exported import Exported, exported
 from focovil.training.protocols import module_embed
-from focovil.training.retrain_checks import decide, evaluate
-from focovil.training.retrain_inputs import (NWUCLA_FILE, Base, RetrainError, Settings, UserData, base_saw_validation,
+from focovil.training.retrain_checks import decide, measure_checks
+from focovil.training.retrain_inputs import (NWUCLA_FILE, Base, RetrainError, RetrainSettings, UserData, base_saw_validation,
                                      check_library_encoder, load_base, nwucla, resumable_state, split_library)
 from focovil.training.retrain_lock import retrain_lock
 from focovil.training.retrain_promote import promote, rollback
 from focovil.training.retrain_report import write_report
 from focovil.training.train import sample_batch
 
-__all__ = ["RetrainError", "Settings", "Base", "UserData", "load_base", "split_library", "train_candidate",
-           "candidate_module", "module_embed", "evaluate", "decide", "export_candidate", "promote", "rollback",
+__all__ = ["RetrainError", "RetrainSettings", "Base", "UserData", "load_base", "split_library", "train_candidate",
+           "candidate_module", "module_embed", "measure_checks", "decide", "export_candidate", "promote", "rollback",
            "retrain", "main"]
 
 log = logging.getLogger("focovil.training.retrain")
 
 
-def train_candidate(base: Base, user: UserData, nw_train: list[Clip], settings: Settings, out: Path,
+def train_candidate(base: Base, user: UserData, nw_train: list[Clip], settings: RetrainSettings, out: Path,
                     resume: bool) -> dict:
     """Fine-tunes ``base.model`` in place; checkpoints to ``out/checkpoint.pt``; returns the history."""
     d = loop.start(settings.seed, settings.threads)
@@ -131,7 +132,7 @@ def _disk_full(e: OSError) -> bool:
     return e.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
-def retrain(library: str | Path, base_path: str | Path | None, data: list[str] | None, settings: Settings,
+def retrain(library: str | Path, base_path: str | Path | None, data: list[str] | None, settings: RetrainSettings,
             out: str | Path | None = None, resume: bool = False, dry_run: bool = False,
             force_base: bool = False) -> dict:
     """Train, check, promote (or not), report. Returns the report (rank 0) or {} (other ranks).
@@ -144,7 +145,7 @@ def retrain(library: str | Path, base_path: str | Path | None, data: list[str] |
         return _retrain(lib_path, base_path, data, settings, out, resume, dry_run, force_base)
 
 
-def _retrain(lib_path: Path, base_path: str | Path | None, data: list[str] | None, settings: Settings,
+def _retrain(lib_path: Path, base_path: str | Path | None, data: list[str] | None, settings: RetrainSettings,
              out: str | Path | None, resume: bool, dry_run: bool, force_base: bool) -> dict:
     with Session(lib_path, base_path) as session:      # the app's own resolution of the library's encoder
         lib = session.library
@@ -154,7 +155,7 @@ def _retrain(lib_path: Path, base_path: str | Path | None, data: list[str] | Non
         state = resumable_state(work, settings, base, resume)
         user = split_library(lib, settings.holdout, settings.seed, fixed=state.get("split") if state else None)
     if not data:
-        default = Path(base.cfg.nwucla)
+        default = shared_path(base.cfg.nwucla)
         if not default.is_dir():
             raise RetrainError("no NW-UCLA data: pass --data DIR (the folder of aAA_sSS_eEE_vVV.json files); it is needed "
                                "to check the new encoder is not worse on NW-UCLA validation")
@@ -184,12 +185,12 @@ def _retrain(lib_path: Path, base_path: str | Path | None, data: list[str] | Non
     window = base.cfg.window
     calibrated = "strictness" in base.meta.metrics or "unknown_threshold" in base.meta.metrics
     if rank == 0:
-        before = evaluate(load_encoder(base.path, device="cpu").embed, window, user, nw.gallery, val_query)
+        before = measure_checks(load_encoder(base.path, device="cpu").embed, window, user, nw.gallery, val_query)
     trained = train_candidate(base, user, nw_train, settings, work, resume)
     if trained["rank"] != 0:
         return {}
     module = candidate_module(base)
-    after = evaluate(module_embed(module), window, user, nw.gallery, val_query, data[0] if calibrated else None)
+    after = measure_checks(module_embed(module), window, user, nw.gallery, val_query, data[0] if calibrated else None)
     promoted, reasons = decide(before, after, settings)
     n_labels = len({c.label for c in user.train})
     metrics = dict(base.meta.metrics)
@@ -244,11 +245,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dry-run", action="store_true", help="train, check and report, but never promote")
     ap.add_argument("--force-base", action="store_true", help="allow a base the library does not run on")
     ap.add_argument("--no-labels", action="store_true", help="do not use your labels as extra positives")
-    for f in dataclasses.fields(Settings):
+    for f in dataclasses.fields(RetrainSettings):
         if f.name != "labels":
             ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
     a = ap.parse_args(argv)
-    settings = Settings(**{f.name: getattr(a, f.name) for f in dataclasses.fields(Settings) if f.name != "labels"},
+    settings = RetrainSettings(**{f.name: getattr(a, f.name) for f in dataclasses.fields(RetrainSettings) if f.name != "labels"},
                         labels=not a.no_labels)
     try:
         if a.rollback:

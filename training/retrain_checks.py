@@ -12,10 +12,10 @@ from focovil.training.data.clips import Clip
 from focovil.training.data.nwucla import CLASS_NAMES
 from focovil.training.open_set import calibrate
 from focovil.training.protocols import EmbedFn, gallery_query
-from focovil.training.retrain_inputs import Settings, UserData
+from focovil.training.retrain_inputs import RetrainSettings, UserData
 
 
-def evaluate(embed_fn: EmbedFn, window: int, user: UserData, val_gallery: list[Clip], val_query: list[Clip],
+def measure_checks(embed_fn: EmbedFn, window: int, user: UserData, val_gallery: list[Clip], val_query: list[Clip],
              nwucla_root=None) -> dict:
     """Both checks (kNN-1, per label) for one encoder; ``nwucla_root``: also calibrate strictness
     (``training.open_set.calibrate``, protocol ``val``: v01 prototypes, v02 queries of the training
@@ -28,7 +28,7 @@ def evaluate(embed_fn: EmbedFn, window: int, user: UserData, val_gallery: list[C
     return out
 
 
-def decide(before: dict, after: dict, settings: Settings) -> tuple[bool, list[str]]:
+def decide(before: dict, after: dict, settings: RetrainSettings) -> tuple[bool, list[str]]:
     """Promote iff neither check drops by more than its margin; the reasons, in words."""
     reasons, ok = [], True
     for key, name, margin in (("user", "your held-out recordings", settings.margin_user),

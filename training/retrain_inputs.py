@@ -20,7 +20,7 @@ import torch
 
 from focovil.realtime.encoder import EncoderFileError, EncoderMeta, load_encoder
 from focovil.realtime.library import Library, file_sha256
-from focovil.training.config import TrainConfig
+from focovil.training.config import TrainConfig, config_from
 from focovil.training.data import load_nwucla
 from focovil.training.data.clips import Clip
 from focovil.training.data.splits import TRAIN_SUBJECTS, VAL_SUBJECTS
@@ -33,7 +33,7 @@ class RetrainError(RuntimeError):
 
 
 @dataclass
-class Settings:
+class RetrainSettings:
     steps: int = 300
     lr: float = 2e-4                # encoder; the fresh projection head learns at lr * head_lr_mult
     head_lr_mult: float = 10.0
@@ -87,8 +87,7 @@ def load_base(path: str | Path) -> Base:
     if not isinstance(meta.config, dict) or not meta.config:
         raise RetrainError(f"{path} has no training config in its metadata; only files written by "
                            f"focovil.training.export can be retrained")
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    cfg = TrainConfig(**{k: v for k, v in meta.config.items() if k in known})
+    cfg = config_from(meta.config, strict=False)
     model = build_model(cfg)
     state = rt.module.state_dict()
     enc_state = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
@@ -223,7 +222,7 @@ def check_library_encoder(lib: Library, base: Base, force: bool) -> None:
                            f"pass --force-base")
 
 
-def resume_problem(saved: dict, settings: Settings, base: Base) -> str | None:
+def resume_problem(saved: dict, settings: RetrainSettings, base: Base) -> str | None:
     """Why a saved checkpoint cannot be continued with these settings and base (None: it can)."""
     mine = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("threads", "ckpt_every")}
     theirs = {k: v for k, v in saved["settings"].items() if k not in ("threads", "ckpt_every")}
@@ -235,7 +234,7 @@ def resume_problem(saved: dict, settings: Settings, base: Base) -> str | None:
     return None
 
 
-def resumable_state(work: Path, settings: Settings, base: Base, resume: bool) -> dict | None:
+def resumable_state(work: Path, settings: RetrainSettings, base: Base, resume: bool) -> dict | None:
     """The checkpoint of an interrupted run in ``work`` when it may be continued, None when there is none.
 
     A checkpoint without ``resume``, or one from another base or other settings, is refused.

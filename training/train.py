@@ -87,7 +87,7 @@ def sample_batch(bank: ClipBank, cfg: TrainConfig, gen: torch.Generator) -> tupl
                             generator=gen)
         if cfg.limb_depth > 0:
             x = augment.limb_depth(x, cfg.limb_depth, generator=gen)
-        return augment.limb_drift(x, cfg.limb_noise, generator=gen) if cfg.limb_noise > 0 else x
+        return augment.limb_drift(x, cfg.limb_drift, generator=gen) if cfg.limb_drift > 0 else x
     return view(a), view(b)
 
 

@@ -1,5 +1,5 @@
 import sys
 
-from focovil.realtime.gui.app import main
+from focovil.realtime.gui.launch import main
 
 sys.exit(main())

@@ -57,7 +57,7 @@ class LibraryPanel(QWidget):
         s = self.session
         if s.encoder_loaded:
             e = s.encoder
-            text, tip = f"Encoder: {e.path.name} on {e.device} · {e.dim}-d embeddings, windows of {e.window} frames", \
+            text, tip = f"Encoder: {e.path.name} on {e.device} · {e.dim}-d embeddings, windows of {e.window_frames} frames", \
                 str(e.path)
         elif self.library is not None:
             path = s.encoder_path

@@ -27,18 +27,18 @@ class SettingsPanel(QWidget):
         self.strictness.setToolTip("How sure a match must be before the action is named; below it the answer "
                                    "is \u201cunknown\u201d. N % = the share of correct matches turned away.")
         self.meaning = QLabel("", objectName="note", wordWrap=True)
-        self.window = QDoubleSpinBox(minimum=0.5, maximum=5.0, singleStep=0.1, decimals=1, suffix=" s")
+        self.window_s = QDoubleSpinBox(minimum=0.5, maximum=5.0, singleStep=0.1, decimals=1, suffix=" s")
         self.stride = QDoubleSpinBox(minimum=0.05, maximum=2.0, singleStep=0.05, decimals=2, suffix=" s")
         self.smoothing = QDoubleSpinBox(minimum=0.0, maximum=0.95, singleStep=0.05, decimals=2)
         self.persons = QSpinBox(minimum=1, maximum=4)
         self.persons.setToolTip("How many people the pose model looks for; each gets a label. More than one costs "
                                 "about 1.5x the pose time per frame (README). Applies at the next Start.")
         self.smoothing.setToolTip("Weight of the past in the label's moving average (0: none)")
-        self.window.setToolTip("How much of the past each label looks at")
+        self.window_s.setToolTip("How much of the past each label looks at")
         self.stride.setToolTip("How often a new label comes")
         f.addRow("Strictness", self.strictness)
         f.addRow("", self.meaning)
-        f.addRow("Window length", self.window)
+        f.addRow("Window length", self.window_s)
         f.addRow("A label every", self.stride)
         f.addRow("Smoothing", self.smoothing)
         f.addRow("People to follow", self.persons)
@@ -47,7 +47,7 @@ class SettingsPanel(QWidget):
                         objectName="note", wordWrap=True))
         self.stream = StreamBox()         # its own signals (changed, error): the stream is no recognition setting
         f.addRow("Event stream", self.stream)
-        self._boxes = {"strictness": self.strictness, "window_s": self.window, "stride_s": self.stride,
+        self._boxes = {"strictness": self.strictness, "window_s": self.window_s, "stride_s": self.stride,
                        "smoothing": self.smoothing, "persons": self.persons}
         for box in self._boxes.values():
             box.valueChanged.connect(lambda _v: self.changed.emit(self.settings()))
@@ -55,7 +55,7 @@ class SettingsPanel(QWidget):
         self._show_meaning()
 
     def settings(self) -> Settings:
-        return dataclasses.replace(Settings(), window_s=self.window.value(), stride_s=self.stride.value(),
+        return dataclasses.replace(Settings(), window_s=self.window_s.value(), stride_s=self.stride.value(),
                                    strictness=float(self.strictness.value()), smoothing=self.smoothing.value(),
                                    persons=self.persons.value())
 

@@ -94,7 +94,7 @@ class RecognitionWorker(QThread):
             for fr in s.frames(self.spec, loop=self.loop, realtime=self.realtime, control=self.control):
                 self._record(fr)
                 self._publish(fr)
-                aligned = {w.track: s.encoder.align(w.window[None])[0] for w in fr.windows if w.window is not None}
+                aligned = {w.track: s.encoder.align(w.skeleton[None])[0] for w in fr.windows if w.skeleton is not None}
                 if aligned:        # the skeleton panel's picture, made here, off the GUI thread
                     self.aligned_ready.emit(aligned)
                 self.frame_ready.emit(fr)

@@ -164,7 +164,7 @@ class Library:
                           frames=int(r[7]), window=window_from_blob(r[9], int(r[7]), int(r[8])) if with_windows else None)
                 for r in rows]
 
-    def window(self, prototype_id: int) -> np.ndarray:
+    def raw_window(self, prototype_id: int) -> np.ndarray:
         """The raw canonical window ``[T, J, 3]`` a prototype was recorded from."""
         rows = self.db.read("SELECT frames, joints, window FROM prototypes WHERE id=?", (int(prototype_id),))
         if not rows:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from focovil.realtime.paths import shared_path
 from focovil.realtime.skeleton import from_kinect_v1
 from focovil.realtime.window import resample_by_time
 from focovil.training.data.clips import Clip, too_short
@@ -39,7 +40,7 @@ def load_kinder_gator(path: str | Path, fps: float = 15.0, motions: set[str] | N
                       exclude_motions: set[str] | None = None) -> list[Clip]:
     """Clips of ``kinder_gator.npz``; ``motions``/``exclude_motions`` select by motion name."""
     try:
-        z = np.load(path, allow_pickle=True)
+        z = np.load(shared_path(path), allow_pickle=True)
         xyz, t_ms, offsets = z["xyz"], z["t_ms"], z["offsets"]
         motion, participant = z["motion"], z["participant"]
     except (OSError, ValueError, KeyError) as e:

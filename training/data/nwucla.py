@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from focovil.realtime.paths import shared_path
 from focovil.realtime.skeleton import from_kinect_v1
 from focovil.training.data.clips import Clip, too_short
 
@@ -72,7 +73,7 @@ def _read_cached(path: str) -> Clip | None:
 def load_nwucla(root: str | Path, views: tuple[int, ...] | None = None,
                 subjects: tuple[int, ...] | None = None) -> list[Clip]:
     """All usable clips under ``root`` whose view (and subject) is allowed."""
-    root = Path(root)
+    root = shared_path(root)
     files = sorted(root.glob("*.json"))
     if not files:
         raise DatasetError(f"{root}: no NW-UCLA .json files found")

@@ -24,7 +24,7 @@ import mediapipe as mp
 import numpy as np
 from tqdm import tqdm
 
-from focovil.realtime.paths import DEFAULT_POSE_MODEL, pose_model_path
+from focovil.realtime.paths import DEFAULT_POSE_MODEL, pose_model_path, shared_path
 from focovil.realtime.pose import quiet_stderr
 from focovil.realtime.redetect import image_landmarker
 from focovil.realtime.source import open_source
@@ -207,7 +207,7 @@ LIGHTSTAGE_PAIR = {"left": "multiview_lightstage/cam5.mp4", "right": "multiview_
 
 def overlap_case(videos: str | Path, case: dict, out: str | Path, max_frames: int | None = None) -> OverlapTruth:
     """One of the cases above, written to ``out``."""
-    videos = Path(videos)
+    videos = shared_path(videos)
     c = case["crop"]
     return overlap_clip(videos / case["left"], videos / case["right"], out, crop={"left": c, "right": c} if c else None,
                         width_factor=case["width_factor"], cycle_s=case["cycle_s"], max_frames=max_frames)

@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from focovil.realtime.paths import shared_path
 from focovil.realtime.source import open_source
 from focovil.realtime.tracking import visible_xy
 
@@ -85,6 +86,6 @@ LIGHTSTAGE_GAPS = {"right": [(75, 100)], "left": [(150, 225)]}
 def two_person_clip(videos: str | Path, case: dict, out: str | Path, max_frames: int | None = None,
                     blank: dict[str, list[tuple[int, int]]] | None = None) -> Path:
     """One of the cases above, written to ``out``."""
-    videos = Path(videos)
+    videos = shared_path(videos)
     return side_by_side(videos / case["left"][0], videos / case["right"][0], out, max_frames=max_frames, blank=blank,
                         crop={side: case[side][1] for side in ("left", "right")})

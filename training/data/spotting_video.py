@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from focovil.realtime.paths import shared_path
 from focovil.realtime.source import open_source
 from focovil.realtime.spotting import match, temporal_iou
 
@@ -75,7 +76,7 @@ def _piece_frames(path: Path, piece: Piece, fps: float, size: tuple[int, int]):
 def build_video(videos: str | Path, pieces: list[Piece] | tuple[Piece, ...], out: str | Path,
                 size: tuple[int, int] = (960, 540), fps: float = 30.0) -> list[Span]:
     """Write ``out`` (MJPG ``.avi``) of ``pieces`` one after another; returns each piece's span."""
-    videos, out = Path(videos), Path(out)
+    videos, out = shared_path(videos), Path(out)
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
     if not writer.isOpened():
         raise OSError(f"{out}: cannot write an MJPG video here")

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from focovil.realtime.paths import shared_path
 from focovil.realtime.skeleton import from_mediapipe_world
 from focovil.realtime.window import resample_by_time
 from focovil.training.config import DEFAULT_TOTALCAPTURE
-from focovil.training.data.mediapipe import VideoWindows
+from focovil.training.data.video_skeletons import VideoWindows
 
 DEFAULT_ROOT = DEFAULT_TOTALCAPTURE
 SUBJECT = "S1"
@@ -89,7 +90,7 @@ class CameraStream:
 
 def data_root(root: str | Path | None = None) -> Path:
     """The TotalCapture MediaPipe folder (``root``, else the default under ../shared), checked to exist."""
-    r = Path(root or DEFAULT_ROOT)
+    r = shared_path(root or DEFAULT_ROOT)
     if not r.is_dir():
         raise FileNotFoundError(f"TotalCapture MediaPipe folder not found: {r} (see ../shared/data/README.md)")
     return r

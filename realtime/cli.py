@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         except AppError as e:
             return fail(e)
     if a.command is None and not (a.headless or a.video) and display_available():
-        from focovil.realtime.gui.app import run_window
+        from focovil.realtime.gui.launch import run_window
         return run_window(a, start=True)
     try:
         with recognizer_from(a) as s:

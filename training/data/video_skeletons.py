@@ -18,7 +18,7 @@ import numpy as np
 
 from focovil.realtime.files import atomic_write
 from focovil.realtime.library import file_sha256
-from focovil.realtime.paths import cache_dir, pose_model_path
+from focovil.realtime.paths import cache_dir, pose_model_path, shared_path
 from focovil.realtime.pipeline import live_windows
 from focovil.realtime.settings import Settings
 
@@ -48,7 +48,7 @@ def skeletons(video: str | Path, cache: Path | None = CACHE, pose_model: str | P
     with ``pose_model`` (default: the shipped full one) at ``pose_fps`` (default 0: pose on every frame,
     the protocol every recorded evaluation number uses; the app's own rate is measured beside it by
     ``benchmarks/pipeline_cost.py``)."""
-    video = Path(video)
+    video = shared_path(video)
     if not video.is_file():
         raise FileNotFoundError(f"video not found: {video}")
     model = pose_model_path(pose_model)
@@ -77,7 +77,7 @@ def stream_windows(name: str, times: np.ndarray, skels: np.ndarray, length: int,
 
 def video_windows(videos: str | Path, rel: str, length: int, name: str | None = None,
                   cache: Path | None = CACHE, pose_fps: float | None = None) -> VideoWindows:
-    times, skels = skeletons(Path(videos) / rel, cache, pose_fps=pose_fps)
+    times, skels = skeletons(shared_path(videos) / rel, cache, pose_fps=pose_fps)
     return stream_windows(name or rel, times, skels, length)
 
 

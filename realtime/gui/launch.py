@@ -56,10 +56,10 @@ def window_source(args: argparse.Namespace, store, start: bool) -> int | str | N
 
 
 def build_window(args: argparse.Namespace, store=None, start: bool = False):
-    """The :class:`~realtime.gui.window.MainWindow` for these options (a QApplication must exist)."""
+    """The :class:`~realtime.gui.main_window.MainWindow` for these options (a QApplication must exist)."""
     from PyQt5.QtCore import QSettings
 
-    from focovil.realtime.gui.window import MainWindow
+    from focovil.realtime.gui.main_window import MainWindow
     store = store or QSettings("focovil", "focovil-gui")
     return MainWindow(session_from(args, timing_keep=60), window_source(args, store, start), store,
                       overrides=given_settings(args))
