@@ -105,6 +105,7 @@ def test_a_module_has_one_name():
 
 
 MAX_MODULE_LINES, MAX_CLASS_LINES = 300, 200
+DOCUMENTED = {"os._exit", "sys._getframe"}     # the standard library's public names that start with "_"
 
 
 def app_modules() -> list[Path]:
@@ -136,7 +137,7 @@ def private_reaches(path: Path) -> list[str]:
         owner = node.value
         on_import = isinstance(owner, ast.Name) and owner.id in imported
         on_held = isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and owner.value.id == "self"
-        if on_import or on_held:
+        if (on_import or on_held) and ast.unparse(node) not in DOCUMENTED:
             out.append(f"{node.lineno}: {ast.unparse(node)}")
     return out
 

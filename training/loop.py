@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,10 +80,17 @@ def start(seed: int, threads: int = 0) -> Dist:
 
 
 def finish(d: Dist) -> None:
-    """Waits for every rank, then leaves the process group (a no-op for one process)."""
+    """Waits for every rank, then leaves the process group (a no-op for one process). A rank other
+    than 0 has nothing left to do then (rank 0 alone validates, writes and reports), so it exits here,
+    at once: in the interpreter's teardown gloo's threads could still abort it ("terminate called
+    without an active exception", exit -6, seen once after a finished two-process retrain)."""
     if d.world > 1:
         dist.barrier()
         dist.destroy_process_group()
+        if d.rank != 0:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
 
 
 def contrastive_step(net: torch.nn.Module, opt: torch.optim.Optimizer, sched, batch: Batch, cfg: TrainConfig,
