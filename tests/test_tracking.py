@@ -118,8 +118,8 @@ def test_a_short_occlusion_keeps_the_id_and_a_long_absence_ends_it(shared_dir, t
 def test_record_one_person_of_two(shared_dir, tmp_path):
     lib = tmp_path / "lib.sqlite3"
     clip = str(shared_dir / "data/videos/arm_wrestling_partial_bodies.mp4")
-    r = run_main("record", "--label", "arm wrestling", "--video", clip, "--persons", "2", "--person", "largest",
-                "--library", str(lib))
+    r = run_main("record", "--label", "arm wrestling", "--video", clip, "--end", "5", "--persons", "2", "--person",
+                 "largest", "--library", str(lib))      # the first 5 s: both people are in it
     assert r.returncode == 0, r.stderr[-2000:]
     bad = run_main("record", "--label", "x", "--video", clip, "--end", "3", "--persons", "2", "--person", "99",
                    "--library", str(lib))

@@ -16,6 +16,7 @@ One run scores every method on the same windows, so methods compare within a run
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from tqdm import tqdm
@@ -48,7 +49,11 @@ class SequenceViews:
         return sorted(c for c, s in self.flipped.items() if s > tc.FLIPPED_SHARE)
 
 
+@lru_cache(maxsize=8)
 def load_views(sequence: str, root: str | None = None, length: int = 32) -> SequenceViews:
+    """One sequence's windows from every camera, the cameras' angles and how often each sees the actor
+    from the wrong side. Kept per process (every strictness calibration reads the same four): read
+    it, never change it."""
     streams = tc.load_sequence(sequence, root)
     cams = tc.load_cameras(root)
     vicon = tc.load_vicon(sequence, root)
