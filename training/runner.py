@@ -22,7 +22,7 @@ def run_logged(cmd: list[str], log: Path) -> None:
     """One tool run, its output to ``log``; a failure raises, naming the log."""
     with open(log, "w") as f:
         if subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT).returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd[2:4])} failed: see {log}")
+            raise RuntimeError(f"{' '.join(cmd[1:3])} failed: see {log}")
 
 
 def train(recipe: str | Path, out: Path, seed: int, flags: list[str]) -> Path:

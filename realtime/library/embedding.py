@@ -63,25 +63,24 @@ def store_vectors(c: sqlite3.Connection, key: EncoderKey, vectors: dict[int, np.
 
 
 def embeddings(db: Database, encoder: Any, embed_missing: bool = False) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """:meth:`Library.embeddings_for`."""
+    """:meth:`Library.embeddings_for`: every prototype with its label and this encoder's stored vector,
+    read in one query (one snapshot); those without one are left out, or with ``embed_missing``
+    embedded here, in memory."""
     key = encoder_key(encoder)
-    rows = db.read("SELECT p.id, l.name, e.vector FROM embeddings e JOIN encoders c ON c.id=e.encoder_id "
-                   "JOIN prototypes p ON p.id=e.prototype_id JOIN labels l ON l.id=p.label_id "
-                   "WHERE c.sha256=? ORDER BY p.id", (key.sha256,))
-    vectors = {int(pid): vec for pid, _, vec in rows}
-    if any(len(v) != key.dim * 4 for v in vectors.values()):
+    rows = db.read("SELECT p.id, l.name, e.vector FROM prototypes p JOIN labels l ON l.id=p.label_id "
+                   "LEFT JOIN embeddings e ON e.prototype_id=p.id AND e.encoder_id=(SELECT id FROM encoders WHERE sha256=?) "
+                   "ORDER BY p.id", (key.sha256,))
+    if any(v is not None and len(v) != key.dim * 4 for _, _, v in rows):
         raise corrupt(db.path, f"embeddings of encoder {key.name} are not all of size {key.dim}")
-    names = {int(pid): str(name) for pid, name, _ in rows}
-    vectors = {pid: np.frombuffer(v, dtype="<f4").astype(np.float32) for pid, v in vectors.items()}
-    todo = missing(db, key) if embed_missing and hasattr(encoder, "embed") else []
-    if todo:
-        vectors.update(embed_stored(db.read, encoder, key, todo, db.path))
-        q = ",".join("?" * len(todo))
-        names.update((int(pid), str(name)) for pid, name in db.read(
-            f"SELECT p.id, l.name FROM prototypes p JOIN labels l ON l.id=p.label_id WHERE p.id IN ({q})", todo))
-    ids = sorted(pid for pid in vectors if pid in names)
-    mat = np.stack([vectors[i] for i in ids]) if ids else np.zeros((0, key.dim), dtype=np.float32)
-    return np.array(ids, dtype=np.int64), [names[i] for i in ids], mat
+    todo = [int(pid) for pid, _, v in rows if v is None] if embed_missing and hasattr(encoder, "embed") else []
+    made = embed_stored(db.read, encoder, key, todo, db.path) if todo else {}
+    kept = [(int(pid), str(name), np.frombuffer(v, dtype="<f4") if v is not None else made.get(int(pid)))
+            for pid, name, v in rows]
+    kept = [r for r in kept if r[2] is not None]          # no vector, or deleted while being embedded
+    if not kept:
+        return np.zeros(0, dtype=np.int64), [], np.zeros((0, key.dim), dtype=np.float32)
+    return (np.array([r[0] for r in kept], dtype=np.int64), [r[1] for r in kept],
+            np.stack([r[2] for r in kept]).astype(np.float32))
 
 
 def missing(db: Database, key: EncoderKey) -> list[int]:

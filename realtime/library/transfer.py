@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+
 from focovil.realtime.files import atomic_write
 from focovil.realtime.library.checks import inspect, ro_uri
 from focovil.realtime.library.codec import window_from_blob
