@@ -14,7 +14,6 @@ raise :class:`Error` with a one-line message.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -26,7 +25,7 @@ from focovil.realtime.library import LibraryError
 from focovil.realtime.messages import SCHEMA_VERSION, Result
 from focovil.realtime.paths import DEMO_CLIP
 from focovil.realtime.session import AppError, Control, Session
-from focovil.realtime.settings import Settings
+from focovil.realtime.settings import build_settings
 from focovil.realtime.skeleton import NUM_JOINTS, from_mediapipe_world
 from focovil.realtime.spotting import Occurrence, rules as spotting_rules, spot
 
@@ -45,15 +44,15 @@ class RunStats:
 
 def open(library: str | Path | None = None, *, encoder: str | Path | None = None, pose_model: str | Path | None = None,
          strictness: float | None = None, persons: int | None = None, window_s: float | None = None,
-         stride_s: float | None = None, pose_fps: float | None = None, redetect: bool | None = None,
-         device: str | None = None, verbose: bool = False) -> "ActionRecognizer":
+         stride_s: float | None = None, pose_fps: float | None = None, pose_gpu: bool | None = None,
+         redetect: bool | None = None, device: str | None = None, verbose: bool = False) -> "ActionRecognizer":
     """An :class:`ActionRecognizer` on ``library`` (a path; None: your default library, created from
-    the shipped demo library on first use). Every other argument defaults to the app's own setting."""
-    given = {k: v for k, v in (("strictness", strictness), ("persons", persons), ("window_s", window_s),
-                               ("stride_s", stride_s), ("pose_fps", pose_fps), ("redetect", redetect))
-             if v is not None}
-    return ActionRecognizer(Session(library, encoder, pose_model, dataclasses.replace(Settings(), **given),
-                                    verbose=verbose, device=device))
+    the shipped demo library on first use). Every other argument defaults to the app's own setting
+    (``realtime.settings.build_settings``, as the command line and the window build theirs)."""
+    given = dict(strictness=strictness, persons=persons, window_s=window_s, stride_s=stride_s, pose_fps=pose_fps,
+                 pose_gpu=pose_gpu, redetect=redetect)
+    return ActionRecognizer(Session(library, encoder, pose_model, build_settings(given), verbose=verbose,
+                                    device=device))
 
 
 class ActionRecognizer:

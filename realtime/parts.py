@@ -6,6 +6,7 @@ problem is an :class:`AppError` naming the part.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from focovil.realtime.files import atomic_copy
@@ -15,6 +16,7 @@ from focovil.realtime.settings import Settings
 from focovil.realtime.source import FrameSource, SourceError, open_source, parse_source
 
 log = logging.getLogger("focovil")
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")    # scheme://...: postgresql://, sqlite://, file://, https://
 
 
 class AppError(RuntimeError):
@@ -29,8 +31,10 @@ class AppError(RuntimeError):
 # ------------------------------------------------------------------ resolving the parts
 
 def open_library(path: str | Path | None) -> Library:
-    """The user's library; the default one starts as a copy of the shipped demo library."""
-    target = Path(path) if path else default_library_path()
+    """The user's library; the default one starts as a copy of the shipped demo library. A ``path`` it
+    cannot open as asked (a URL, a folder, a file in a folder that does not exist, a file that is not a
+    library) is an :class:`AppError`, and nothing is created."""
+    target = library_target(path) if path else default_library_path()
     if path is None and not target.exists() and SHIPPED_LIBRARY.exists():
         atomic_copy(SHIPPED_LIBRARY, target)
         log.info("created %s from the shipped demo library", target)
@@ -38,6 +42,21 @@ def open_library(path: str | Path | None) -> Library:
         return Library(target)
     except LibraryError as e:
         raise AppError(str(e), "library") from e
+
+
+def library_target(path: str | Path) -> Path:
+    """The file a library argument names, or an :class:`AppError` saying why it names none."""
+    text = str(path)
+    if URL.match(text):
+        raise AppError(f"library {text!r} is a URL; a library is a local SQLite file (a path such as my_library.sqlite3)",
+                       "library")
+    target = Path(text).expanduser()
+    if target.is_dir():
+        raise AppError(f"library {text!r} is a folder; name a library file in it (e.g. {target / 'library.sqlite3'})",
+                       "library")
+    if not target.exists() and not target.parent.is_dir():
+        raise AppError(f"library {text!r}: the folder {target.parent} does not exist (nothing was created)", "library")
+    return target
 
 
 def active_encoder_path(lib: Library) -> Path:

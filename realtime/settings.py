@@ -6,6 +6,7 @@ dataclasses, so a default changed here changes everywhere (the classifier's own 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 
@@ -57,6 +58,18 @@ class Settings:
 
 
 SINGLE_PERSON_POSE_FPS = 10.0
+
+
+def build_settings(*layers: Mapping[str, object] | None) -> Settings:
+    """The one way to :class:`Settings`: the defaults, then each layer in turn, a later one winning; a
+    None value (or a key that is no setting, such as a stored recording choice) leaves what is below.
+    The callers' layers: the command line and the API give what was given for this run; the window
+    gives that, then its boxes (which show the stored choices, or a value given for this run)."""
+    names = {f.name for f in fields(Settings)}
+    values: dict[str, object] = {}
+    for layer in layers:
+        values.update({k: v for k, v in (layer or {}).items() if k in names and v is not None})
+    return Settings(**values)
 
 
 @dataclass

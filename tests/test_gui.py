@@ -8,6 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -231,15 +232,11 @@ def test_settings_kept_between_runs(qtbot, tmp_path):
     w2.close()
 
 
-def session_options_only():
-    """What the focovil command parses before it calls run_window: the shared options and --video."""
-    import argparse
-
-    from focovil.realtime.options import add_session_options
-    ap = argparse.ArgumentParser()
-    add_session_options(ap)
-    ap.add_argument("--video")
-    return ap
+def window_options(command: str, argv: list[str]):
+    """The options as ``focovil`` (its whole command line) or ``python -m focovil.realtime.gui`` parse them."""
+    from focovil.realtime.command_line import parse_args
+    from focovil.realtime.gui.launch import parser as gui_parser
+    return parse_args(argv) if command == "focovil" else gui_parser().parse_args(argv)
 
 
 @pytest.mark.parametrize("command", ["focovil", "python -m focovil.realtime.gui"])
@@ -249,7 +246,6 @@ def test_command_line_options_reach_the_window(qtbot, tmp_path, command):
     from PyQt5.QtCore import QSettings
 
     from focovil.realtime.gui.launch import build_window
-    from focovil.realtime.gui.launch import parser as gui_parser
     from focovil.realtime.paths import DEFAULT_ENCODER, DEFAULT_POSE_MODEL
     lib = tmp_path / "lib.sqlite3"
     shutil.copyfile(SHIPPED_LIBRARY, lib)
@@ -258,7 +254,7 @@ def test_command_line_options_reach_the_window(qtbot, tmp_path, command):
     store.setValue("smoothing", 0.3)
     argv = ["--library", str(lib), "--encoder", str(DEFAULT_ENCODER), "--pose-model", str(DEFAULT_POSE_MODEL),
             "--verbose", "--video", str(DEMO_CLIP), "--window", "2.5", "--stride", "0.4", "--strictness", "40", "--persons", "2"]
-    w = build_window((session_options_only() if command == "focovil" else gui_parser()).parse_args(argv), store)
+    w = build_window(window_options(command, argv), store)
     qtbot.addWidget(w)
     s = w.settings()
     assert (s.window_s, s.stride_s, s.strictness, s.smoothing, s.persons) == pytest.approx((2.5, 0.4, 40, 0.3, 2))
@@ -268,6 +264,43 @@ def test_command_line_options_reach_the_window(qtbot, tmp_path, command):
     assert Path(w.source_bar.text()).resolve() == DEMO_CLIP.resolve()
     w.close()
     assert store.value("window_s", type=float) == 1.2 and store.value("stride_s") is None   # this run only
+
+
+@pytest.mark.parametrize("command", ["focovil", "python -m focovil.realtime.gui"])
+def test_given_settings_without_a_box_hold_after_a_box_changes(qtbot, tmp_path, command):
+    """--pose-fps 5 --redetect --persons 2 hold at start and after the strictness box is changed: the
+    Settings tab says so, the run gives pose 5 frames a second of the 30 fps clip with the
+    re-detecting two-person estimator, and each label change is the schema's result message."""
+    from PyQt5.QtCore import QSettings
+
+    from focovil.realtime.gui.launch import build_window
+    from focovil.realtime.messages import Result
+    lib = tmp_path / "lib.sqlite3"
+    shutil.copyfile(SHIPPED_LIBRARY, lib)
+    argv = ["--library", str(lib), "--video", str(DEMO_CLIP), "--pose-fps", "5", "--redetect", "--persons", "2"]
+    w = build_window(window_options(command, argv), QSettings(str(tmp_path / "gui.ini"), QSettings.IniFormat))
+    qtbot.addWidget(w)
+
+    def held(strictness: float) -> None:
+        s = w.settings()
+        assert (s.pose_fps, s.redetect, s.persons, s.strictness) == (5, True, 2, strictness)
+        assert w.session.settings == s                       # what the next Start runs with
+        assert w.settings_panel.pose_view.text() == "full model · 5 fps · CPU · re-detection on"
+    held(25.0)
+    w.settings_panel.strictness.setValue(60)
+    held(60.0)
+    w.source_bar.loop_box.setChecked(False)
+    times, messages = [], []
+    w.result_changed.connect(messages.append)
+    w.start()
+    w.worker.frame_ready.connect(lambda fr: times.append(fr.t))     # before the worker's first frame
+    qtbot.waitUntil(lambda: w.worker is None, timeout=120000)       # the end of the clip
+    assert 15 <= len(times) <= 19, len(times)                      # 3.4 s at 5 fps (30 fps: 103 frames)
+    assert np.median(np.diff(times)) == pytest.approx(0.2, abs=0.034)   # one 30 fps frame either way
+    assert messages and all(Result.from_message(m).message() == m for m in messages)
+    with w.session.pose() as est:
+        assert est.num_poses == 2 and est.redetector is not None
+    w.close()
 
 
 @pytest.mark.parametrize("case", ["bad file", "missing file", "bad encoder"])
@@ -364,6 +397,8 @@ def test_main_command_shows_live_labels_on_a_real_x_display(tmp_path):
     import json
     import signal
     import threading
+
+    from focovil.realtime.messages import Result
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
     for var in ("QT_QPA_PLATFORM", "QT_QPA_PLATFORM_PLUGIN_PATH", "DISPLAY", "FOCOVIL_LIBRARY"):
         env.pop(var, None)
@@ -373,8 +408,8 @@ def test_main_command_shows_live_labels_on_a_real_x_display(tmp_path):
 
     def read():
         for line in proc.stdout:
-            if line.startswith("{"):
-                labels.append(json.loads(line)["label"])
+            if line.startswith("{"):        # the schema's result message, as headless lines and the stream
+                labels.append(Result.from_message(json.loads(line)).label)
                 if labels[-1] not in ("no person", "unknown"):
                     got_one.set()
         got_one.set()   # stdout closed: the app ended

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from focovil.realtime.classify import IDLE, NO_PERSON, UNKNOWN, state_of
@@ -33,7 +33,6 @@ def detail_of(p) -> str:
 
 class LabelCard(QFrame):
     RECENT = 8
-    label_changed = pyqtSignal(str, float)    # a new current label and its similarity (NaN: none)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent, objectName="card")
@@ -124,7 +123,6 @@ class LabelCard(QFrame):
             self.runner_bars[i].setValue(int(round(100 * s)))
             self.runner_bars[i].setVisible(bool(lab))
         if not self.recent or self.recent[-1] != p.label:
-            self.label_changed.emit(p.label, float(p.similarity))
             self.recent = (self.recent + [p.label])[-self.RECENT:]
             for chip, lab in zip(self.recent_chips, list(reversed(self.recent)) + [""] * self.RECENT):
                 chip.setText(lab)

@@ -7,17 +7,15 @@ encoder, pose model, --window/--stride/--strictness/--persons, verbose) plus the
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
-import math
 import signal
 import sys
 
 from focovil.realtime.gui import use_pyqt5_plugins
-from focovil.realtime.options import add_session_options, session_from, settings_from
+from focovil.realtime.options import add_session_options, given_settings, session_from
 from focovil.realtime.paths import DEMO_CLIP
-from focovil.realtime.settings import Settings
+from focovil.realtime.settings import STORED
 
 
 def parser() -> argparse.ArgumentParser:
@@ -30,12 +28,11 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-def given_settings(args: argparse.Namespace) -> dict:
-    """The recognition settings the options give, as the window stores them (only those given); the
-    ``focovil`` command's ``--serve [HOST:]PORT`` (and ``--serve-skeletons``) turn the event stream on."""
-    keys = ("window_s", "stride_s", "strictness", "persons")
-    given = dataclasses.asdict(settings_from(args, Settings(**dict.fromkeys(keys))))
-    out = {k: v for k, v in given.items() if k in keys and v is not None}
+def stored_overrides(args: argparse.Namespace) -> dict:
+    """The window's stored choices these options give for this run only (the settings with a box); the
+    ``focovil`` command's ``--serve [HOST:]PORT`` (and ``--serve-skeletons``) turn the event stream on.
+    The other given settings (--pose-fps, --redetect, ...) reach the window through its session's."""
+    out = {k: v for k, v in given_settings(args).items() if k in STORED}
     if getattr(args, "serve", None):
         from focovil.realtime.stream import parse_address
         host, port = parse_address(args.serve)
@@ -62,7 +59,7 @@ def build_window(args: argparse.Namespace, store=None, start: bool = False):
     from focovil.realtime.gui.main_window import MainWindow
     store = store or QSettings("focovil", "focovil-gui")
     return MainWindow(session_from(args, timing_keep=60), window_source(args, store, start), store,
-                      overrides=given_settings(args))
+                      overrides=stored_overrides(args))
 
 
 def run_window(args: argparse.Namespace, start: bool) -> int:
@@ -74,7 +71,7 @@ def run_window(args: argparse.Namespace, start: bool) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("FoCoViL")
     win = build_window(args, start=start)
-    win.label_changed.connect(_echo)
+    win.result_changed.connect(_echo)
     # Ctrl+C in the terminal or a SIGTERM closes the window as its close button does (the worker
     # stops, the library is closed); the timer lets Python's signal handlers run during Qt's loop.
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -94,10 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     return run_window(args, start=args.start)
 
 
-def _echo(label: str, similarity: float) -> None:
-    """Each change of label, one JSON line on stdout, for whoever follows the window from a script."""
-    sim = round(similarity, 4) if math.isfinite(similarity) else None
-    print(json.dumps({"label": label, "similarity": sim}), flush=True)
+def _echo(message: dict) -> None:
+    """Each person's change of label, one JSON line on stdout for whoever follows the window from a
+    script: the schema's result message (``realtime.messages``), as the headless lines."""
+    print(json.dumps(message), flush=True)
 
 
 if __name__ == "__main__":

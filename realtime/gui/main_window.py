@@ -2,24 +2,26 @@
 worker thread, and routes their signals.
 
   SourceBar      start/pause/stop_clicked  -> start(), toggle_pause(), stop()
-  SettingsPanel  changed(Settings)         -> the store and session.apply(); its StreamBox (the event
+  SettingsPanel  changed                   -> the store and session.apply(settings()); its StreamBox (the event
                  stream's server): changed -> the store, error -> the banner, .server -> the worker
   RecordPanel    capture_started(seconds), capture_ended -> the worker; save_requested(label) ->
                  session.save(); choices_used -> the store; error -> the banner
   LibraryPanel   changed -> session.refresh(); error -> the banner; message -> the status bar
-  LabelCard      label_changed(label, similarity) -> MainWindow.label_changed
-  worker         aligned_ready, frame_ready, stats -> the LiveView (gui/live_view.py); ready,
+  worker         aligned_ready, frame_ready, stats -> the LiveView (gui/live_view.py); label_message ->
+                 result_changed (each label change, the schema's message: what stdout prints); ready,
                  recording_progress, recorded, failed, source_warnings, ended -> here
 """
 from __future__ import annotations
 
+
+import dataclasses
 
 from PyQt5.QtCore import QSettings, Qt, pyqtSignal
 from PyQt5.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from focovil.realtime.encoder import EncoderFileError, file_metadata
 from focovil.realtime.session import AppError, Session
-from focovil.realtime.settings import Settings
+from focovil.realtime.settings import Settings, build_settings
 
 from .choices import StoredChoices
 from .columns import SideColumn, VideoColumn
@@ -29,17 +31,20 @@ from .worker import RecognitionWorker
 
 
 class MainWindow(QMainWindow):
-    label_changed = pyqtSignal(str, float)    # a new current label and its similarity (NaN: none)
+    result_changed = pyqtSignal(dict)         # a person's new (state, label): the schema's message (messages.Result)
 
     def __init__(self, session: Session | None = None, source: int | str | None = None,
                  store: QSettings | None = None, overrides: dict | None = None) -> None:
         """``session``: the command line's (``realtime.options.session_from``; None: the default
         library and encoder); ``source``: the one to show (None: the stored one); ``overrides``:
-        :data:`STORED` values given for this run only (--window/--stride/--strictness), not stored."""
+        :data:`STORED` values given for this run only (--window/--stride/--strictness), not stored.
+        The session's settings as they come (the defaults and what was given for this run: --pose-fps,
+        --redetect, ...) stay under the Settings tab's boxes, at start and after every change."""
         super().__init__()
         self.setWindowTitle("FoCoViL — live action recognition")
         self.store = store or QSettings("focovil", "focovil-gui")
         self.session = session or Session(timing_keep=60)
+        self.given = dataclasses.asdict(self.session.settings)
         self.worker: RecognitionWorker | None = None
         self.encoder = None                  # the session's encoder, once a run has loaded it
         self.setStyleSheet(STYLE)
@@ -83,7 +88,6 @@ class MainWindow(QMainWindow):
         self.source_bar.start_clicked.connect(self.start)
         self.source_bar.pause_clicked.connect(self.toggle_pause)
         self.source_bar.stop_clicked.connect(self.stop)
-        self.card.label_changed.connect(self.label_changed)
         self.settings_panel.changed.connect(self._settings_changed)
         self.settings_panel.stream.changed.connect(self.save_settings)
         self.settings_panel.stream.error.connect(self.show_error)
@@ -109,18 +113,23 @@ class MainWindow(QMainWindow):
         self.choices.restore()
         if source is not None:
             self.source_bar.set_source(source)
-        self.session.apply(self.settings())
+        self._apply(self.settings())
 
     def settings(self) -> Settings:
-        return self.settings_panel.settings()
+        """The run's settings under the boxes' values (``realtime.settings.build_settings``)."""
+        return build_settings(self.given, self.settings_panel.values())
 
     def save_settings(self) -> None:
         """Stores the window's choices; a value given for this run only is not stored while it stands."""
         self.choices.save()
 
-    def _settings_changed(self, settings: Settings) -> None:
+    def _settings_changed(self) -> None:
         self.save_settings()
+        self._apply(self.settings())
+
+    def _apply(self, settings: Settings) -> None:
         self.session.apply(settings)
+        self.settings_panel.show_pose(settings, self.session.pose_model)
 
     # ================================================================ run control
     def start(self) -> None:
@@ -136,6 +145,7 @@ class MainWindow(QMainWindow):
         w.ready.connect(self._on_ready)
         w.aligned_ready.connect(self.live.aligned.update)
         w.frame_ready.connect(self.live.show_frame)
+        w.label_message.connect(self.result_changed)
         w.stats.connect(self.live.show_stats)
         w.failed.connect(self.show_error)
         w.source_warnings.connect(lambda warnings: self.statusBar().showMessage("; ".join(warnings), 10000))

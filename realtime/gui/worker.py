@@ -13,7 +13,7 @@ from typing import Callable
 
 from PyQt5.QtCore import QThread, pyqtSignal
 
-from focovil.realtime.messages import Result
+from focovil.realtime.messages import Result, label_changes
 from focovil.realtime.session import AppError, Capture, Control, Session, describe_source
 from focovil.realtime.stream import EventServer
 
@@ -45,6 +45,7 @@ class RecognitionWorker(QThread):
     failed = pyqtSignal(str)                 # a readable one-line message; the run is over
     source_warnings = pyqtSignal(list)       # non-fatal problems the source met (truncated file...)
     ended = pyqtSignal(str)                  # why the run ended: "stopped", "end of video", "error"
+    label_message = pyqtSignal(dict)         # a person's new (state, label): the schema's result message
 
     STATS_EVERY_S = 0.5
 
@@ -53,6 +54,7 @@ class RecognitionWorker(QThread):
         super().__init__(parent)
         self.session, self.spec, self.loop, self.realtime = session, spec, loop, realtime
         self.stream, self._published_to = stream, None
+        self._last: dict[int, tuple[str, str]] = {}    # label_changes' memory: track -> (state, label)
         self.control = Control(while_paused=self._while_paused, on_open=self._opened,
                                on_warnings=self.source_warnings.emit)
         self._capture: Capture | None = None
@@ -118,7 +120,10 @@ class RecognitionWorker(QThread):
             self.ended.emit(reason)
 
     def _publish(self, fr) -> None:
-        """The frame's label changes to the event stream, as ``focovil --serve`` publishes them."""
+        """The frame's label changes: each as the schema's message on ``label_message`` (what the window
+        prints), and to the event stream when it is on, as ``focovil --serve`` publishes them."""
+        for r in label_changes((Result.of(w) for w in fr.windows), self._last):
+            self.label_message.emit(r.message())
         srv = self.stream() if self.stream is not None else None
         if srv is None or not fr.windows:
             return
