@@ -269,7 +269,7 @@ def test_command_line_options_reach_the_window(qtbot, tmp_path, command):
 @pytest.mark.parametrize("command", ["focovil", "python -m focovil.realtime.gui"])
 def test_given_settings_without_a_box_hold_after_a_box_changes(qtbot, tmp_path, command):
     """--pose-fps 5 --redetect --persons 2 hold at start and after the strictness box is changed: the
-    Settings tab says so, the run gives pose 5 frames a second of the 30 fps clip with the
+    status bar says so, the run gives pose 5 frames a second of the 30 fps clip with the
     re-detecting two-person estimator, and each label change is the schema's result message."""
     from PyQt5.QtCore import QSettings
 
@@ -285,7 +285,7 @@ def test_given_settings_without_a_box_hold_after_a_box_changes(qtbot, tmp_path, 
         s = w.settings()
         assert (s.pose_fps, s.redetect, s.persons, s.strictness) == (5, True, 2, strictness)
         assert w.session.settings == s                       # what the next Start runs with
-        assert w.settings_panel.pose_view.text() == "full model · 5 fps · CPU · re-detection on"
+        assert w.live.pose_view.text() == "full pose model · 5 fps · re-detect"      # the status bar
     held(25.0)
     w.settings_panel.strictness.setValue(60)
     held(60.0)

@@ -10,7 +10,7 @@ from focovil.realtime.results import FrameResult
 
 from .label_card import LabelCard
 from .skeleton_view import SkeletonView
-from .style import device_text, fmt_ms
+from .style import device_text, fmt_ms, pose_text
 from .video import Overlay, VideoView
 
 
@@ -25,7 +25,10 @@ class LiveView:
         self.fps_view = QLabel("fps –")
         self.lat_view = QLabel("pose – · encode – · search – ms")
         self.device_view = QLabel("device –", objectName="device")
-        for w in (self.fps_view, self.lat_view, self.device_view):
+        self.pose_view = QLabel("pose –")
+        self.pose_view.setToolTip("Pose model, frames a second given to pose, where it runs (--pose-model, "
+                                  "--pose-fps, --pose-gpu, --redetect; People to follow in Settings)")
+        for w in (self.pose_view, self.fps_view, self.lat_view, self.device_view):
             w.setContentsMargins(8, 0, 8, 0)
             status.addPermanentWidget(w)
 
@@ -62,6 +65,10 @@ class LiveView:
                               f"search {fmt_ms(s['search_ms'])} · other {fmt_ms(s['overhead_ms'])} ms")
         self.lat_view.setToolTip("Median time per stage over the last frames")
         self.show_device(s["device"])
+
+    def show_pose(self, settings, pose_model) -> None:
+        """The pose in use (``Settings.pose_rate``, model, GPU): what the next Start runs with."""
+        self.pose_view.setText(pose_text(settings, pose_model))
 
     def show_device(self, device: str, tooltip: str = "") -> None:
         self.device_view.setText(device_text(device))

@@ -129,7 +129,7 @@ class MainWindow(QMainWindow):
 
     def _apply(self, settings: Settings) -> None:
         self.session.apply(settings)
-        self.settings_panel.show_pose(settings, self.session.pose_model)
+        self.live.show_pose(settings, self.session.pose_model)
 
     # ================================================================ run control
     def start(self) -> None:

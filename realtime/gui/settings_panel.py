@@ -1,13 +1,9 @@
-"""The Settings tab: strictness ("unknown" when unsure), window length, stride and smoothing; the pose in
-use; the event stream."""
+"""The Settings tab: strictness ("unknown" when unsure), window length, stride and smoothing; the event stream."""
 from __future__ import annotations
-
-from pathlib import Path
 
 from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QWidget
 
-from focovil.realtime.settings import Settings
 from focovil.realtime.strictness import meaning
 
 from .stream_box import StreamBox
@@ -17,8 +13,7 @@ class SettingsPanel(QWidget):
     """Spin boxes over some :class:`Settings` fields (:meth:`values`); ``changed`` on every edit (the
     window builds the settings: ``realtime.settings.build_settings``, its boxes over the run's own).
 
-    Beside strictness, what that level was measured to do with the running encoder (its table); below
-    the boxes, the pose in use (model, rate, GPU, re-detection: the settings without a box)."""
+    Beside strictness, what that level was measured to do with the running encoder (its table)."""
 
     changed = pyqtSignal()
 
@@ -45,9 +40,6 @@ class SettingsPanel(QWidget):
         f.addRow("A label every", self.stride)
         f.addRow("Smoothing", self.smoothing)
         f.addRow("People to follow", self.persons)
-        self.pose_view = QLabel("", objectName="note", wordWrap=True)
-        self.pose_view.setToolTip("Set on the command line (--pose-model, --pose-fps, --pose-gpu, --redetect)")
-        f.addRow("Pose", self.pose_view)
         f.addRow(QLabel("\u201cIdle\u201d: a person in view who stands still (unless you recorded a still pose). "
                         "Changes apply at once (the window restarts) and are kept between runs.",
                         objectName="note", wordWrap=True))
@@ -63,15 +55,6 @@ class SettingsPanel(QWidget):
     def values(self) -> dict:
         """The :class:`Settings` fields the boxes hold."""
         return {key: float(box.value()) if key == "strictness" else box.value() for key, box in self._boxes.items()}
-
-    def show_pose(self, settings: Settings, pose_model: str | Path | None) -> None:
-        """The pose in use: model, rate (``Settings.pose_rate``), GPU and re-detection."""
-        model = Path(str(pose_model)).name if pose_model and Path(str(pose_model)).suffix else (pose_model or "full")
-        rate = settings.pose_rate()
-        parts = [f"{model} model", f"{rate:g} fps" if rate else "every frame", "GPU" if settings.pose_gpu else "CPU"]
-        if settings.redetect:
-            parts.append("re-detection on" if settings.persons > 1 else "re-detection (needs 2+ people)")
-        self.pose_view.setText(" · ".join(parts))
 
     def set_encoder(self, meta) -> None:
         """The running encoder's metadata: its measured table gives strictness its meaning."""

@@ -1,4 +1,4 @@
-"""How the window looks (its style sheet) and how it writes paths, devices and timings."""
+"""How the window looks (its style sheet) and how it writes paths, devices, the pose in use and timings."""
 from __future__ import annotations
 
 import math
@@ -47,3 +47,14 @@ def fmt_ms(v: float | None) -> str:
 def device_text(device: str) -> str:
     """"cpu" -> "CPU", "cuda"/"cuda:0" -> "GPU (cuda)"."""
     return "CPU" if device == "cpu" else f"GPU ({device})" if device.startswith("cuda") else device.upper()
+
+
+def pose_text(settings, pose_model) -> str:
+    """The pose in use, for the status bar: "full pose model · 10 fps" (+ "on GPU", "re-detect" when on)."""
+    name = str(pose_model) if pose_model else "full"
+    name = Path(name).stem.removeprefix("pose_landmarker_") if Path(name).suffix else name
+    rate = settings.pose_rate()
+    parts = [f"{name} pose model" + (" on GPU" if settings.pose_gpu else ""), f"{rate:g} fps" if rate else "every frame"]
+    if settings.redetect and settings.persons > 1:
+        parts.append("re-detect")
+    return " · ".join(parts)
