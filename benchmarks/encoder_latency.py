@@ -1,8 +1,8 @@
 """Latency of one window through the exported encoder (batch 1), plus a FAISS search of its embedding.
 
-``python benchmarks/encoder_latency.py --weights weights/focovil_app.pt`` prints JSON: p50/p95 in ms
+``python benchmarks/encoder_latency.py [--weights weights/focovil_app.pt]`` prints JSON: p50/p95 in ms
 for encode, search (inner-product index of ``--prototypes`` random unit vectors) and both together.
-The live app's budget is encode + search p95 < 5 ms.
+The live app's budget is encode + search p95 < 5 ms. ``--quick``: 20 iterations, 100 prototypes.
 """
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from focovil.realtime.paths import DEFAULT_ENCODER  # noqa: E402
 from focovil.realtime.session import Session  # noqa: E402
+from benchmarks.common import add_quick  # noqa: E402
 from benchmarks.stats import percentiles  # noqa: E402
 
 
@@ -25,15 +27,22 @@ def pct(ms: list[float]) -> dict:
     return percentiles(ms, extra=("mean",), suffix="_ms")
 
 
-def main(argv: list[str] | None = None) -> int:
-    import faiss
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--weights", default="weights/focovil_app.pt")
+    ap.add_argument("--weights", default=str(DEFAULT_ENCODER))
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: 1, as the live app)")
     ap.add_argument("--iters", type=int, default=500)
     ap.add_argument("--prototypes", type=int, default=1000)
-    a = ap.parse_args(argv)
+    add_quick(ap, "20 iterations, 100 prototypes")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    import faiss
+    a = parser().parse_args(argv)
+    if a.quick:
+        a.iters, a.prototypes = min(a.iters, 20), min(a.prototypes, 100)
     enc = Session(encoder=a.weights, device=a.device).encoder      # loaded as the live app loads it (1 thread)
     if a.threads:
         torch.set_num_threads(a.threads)

@@ -9,7 +9,7 @@ Data shapes: ``real`` is what a library really holds: the shipped app encoder's 
 1.8 s skeleton windows cut at random from Kinder-Gator and NW-UCLA views 1+2, queried with windows
 from NW-UCLA view 3 (needs ``../shared``); ``clustered`` has ~50 vectors per centre; ``uniform`` is
 structureless random vectors, the worst case for any approximate index because the 2nd..10th
-neighbours of a query are near-ties.
+neighbours of a query are near-ties. ``--quick``: 500 vectors, 20 queries, every data shape and kind.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import faiss  # noqa: E402
 
 from focovil.realtime.index import APPROX_THRESHOLD, HNSW_EF_SEARCH, HNSW_M, IVF_NPROBE, build_index, gpu_available  # noqa: E402
+from benchmarks.common import add_quick, need  # noqa: E402
 from benchmarks.stats import percentiles  # noqa: E402
 
 
@@ -79,7 +80,7 @@ def measure(x: np.ndarray, q: np.ndarray, exact: np.ndarray, kind: str, k: int) 
             f"recall_at_{k}": round(recall, 4)}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--dim", type=int, default=256)
@@ -88,7 +89,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default="real,clustered,uniform", help="comma list of: real, clustered, uniform")
     ap.add_argument("--kinds", default="auto,flat,ivf", help="comma list of build_index kinds to measure")
     ap.add_argument("--seed", type=int, default=0)
-    a = ap.parse_args(argv)
+    add_quick(ap, "500 vectors, 20 queries")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    if a.quick:
+        a.sizes, a.queries = "500", min(a.queries, 20)
+    if "real" in a.data.split(","):
+        from focovil.realtime.paths import shared_root
+        data = shared_root() / "data"
+        need(data / "nw-ucla/all_sqe", data / "kinder-gator/kinder_gator.npz", what="NW-UCLA and Kinder-Gator for --data real")
     rng = np.random.default_rng(a.seed)
     results = []
     for shape in a.data.split(","):

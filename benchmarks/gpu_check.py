@@ -9,7 +9,8 @@ against the CPU flat index on 20,000 prototypes (same neighbours, ms per query);
 delegate (``PoseEstimator(gpu=True)``) against the CPU on 60 real frames (landmark difference, ms per
 frame); (4) the whole headless demo on the GPU against the CPU (the same labels). On a machine
 without a GPU each check says why it did not run, the JSON says ``"gpu": false`` and the exit code
-is 0. Meant to take under 5 minutes on a machine with a GPU.
+is 0. Meant to take under 5 minutes on a machine with a GPU. ``--quick``: 10 frames for pose, 2,000
+prototypes for FAISS.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from focovil.realtime.library import Library  # noqa: E402
 from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
 from focovil.realtime.pose import PoseEstimator, PoseModelError  # noqa: E402
 from focovil.realtime.source import open_source  # noqa: E402
+from benchmarks.common import add_quick  # noqa: E402
 
 
 def timed(fn, repeat: int) -> tuple[object, float]:
@@ -74,11 +76,11 @@ def check_encoder(cuda: bool) -> dict:
             "ms_batch1": {"cpu": ms1_cpu, "cuda": ms1_gpu}, "device_name": torch.cuda.get_device_name(0)}
 
 
-def check_faiss() -> dict:
+def check_faiss(n: int = 20000) -> dict:
     if not gpu_available():
         return {"ran": False, "why": "this FAISS build has no GPU support or sees no GPU (faiss-gpu: ./setup.sh --gpu)"}
     rng = np.random.default_rng(0)
-    protos = rng.normal(size=(20000, 256)).astype(np.float32)
+    protos = rng.normal(size=(n, 256)).astype(np.float32)
     queries = protos[rng.choice(len(protos), 200)] + 0.1 * rng.normal(size=(200, 256)).astype(np.float32)
     cpu, gpu = build_index(protos, "flat", "cpu"), build_index(protos, "flat", "cuda")
     (sa, ia), ms_cpu = timed(lambda: cpu.search(queries[:1], 10), 100)
@@ -124,15 +126,21 @@ def check_end_to_end(cuda: bool, pose_gpu: bool) -> dict:
             "seconds": {k: round(v[1], 2) for k, v in runs.items()}, "pose_on_gpu": pose_gpu}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", help="write the result here too")
-    a = ap.parse_args(argv)
+    add_quick(ap, "10 frames for pose, 2,000 FAISS prototypes")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
     import faiss
     import torch
     t0 = time.time()
     cuda = torch.cuda.is_available()
-    checks = {"encoder": check_encoder(cuda), "faiss": check_faiss(), "pose": check_pose()}
+    checks = {"encoder": check_encoder(cuda), "faiss": check_faiss(2000 if a.quick else 20000),
+              "pose": check_pose(10 if a.quick else 60)}
     checks["end_to_end"] = check_end_to_end(cuda, checks["pose"]["ran"])
     any_gpu = any(c["ran"] for c in checks.values())
     result = {"gpu": any_gpu, "message": "GPU paths checked" if any_gpu else

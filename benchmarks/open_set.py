@@ -14,13 +14,15 @@ every strictness level on
   left-out action, the two-camera capture (an unscripted arm-and-step motion) and the two
   partial-body clips. Also the motion energy that makes "idle".
 
-``python benchmarks/open_set.py [--json docs/experiments/open_set.json] [--plot docs/experiments/open_set.png]``
+``python benchmarks/open_set.py [--json docs/experiments/open_set.json] [--plot docs/experiments/open_set.png]``;
+``--quick``: 3 splits instead of 20, every real clip cut to its first 3.5 s.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -37,12 +39,14 @@ from focovil.training.data import video_skeletons  # noqa: E402
 from focovil.training.data.kinder_gator import load_kinder_gator  # noqa: E402
 from focovil.training.data.nwucla import load_nwucla  # noqa: E402
 from focovil.training.metrics import l2n  # noqa: E402
-from focovil.training.open_set import calibrate, enrolment_splits, open_set  # noqa: E402
+from focovil.training.open_set import calibrate, open_set  # noqa: E402
 from focovil.training.plots import pyplot, save_figure  # noqa: E402
 from focovil.training.protocols import NOVEL_KG_MOTIONS, aligned_joints, labels_of, windows_of  # noqa: E402
+from benchmarks.common import QUICK_CLIP_S, add_quick, need, shared_default, short_videos  # noqa: E402
 
 DEFAULT = Settings().strictness
 WINDOW = 32
+PARTIAL = ("closeup_face_partial_body.avi", "arm_wrestling_partial_bodies.mp4")
 
 
 def at_default(r: dict) -> dict:
@@ -57,19 +61,19 @@ def scored(table: dict, result: dict) -> dict:
     return out
 
 
-def nwucla(fn, table: dict, root: str) -> dict:
+def nwucla(fn, table: dict, root: str, n_splits: int = 20) -> dict:
     g, q = load_nwucla(root, views=(1, 2)), load_nwucla(root, views=(3,))
     return scored(table, open_set(fn(windows_of(g, WINDOW)), labels_of(g), fn(windows_of(q, WINDOW)), labels_of(q),
-                                  table["thresholds"]))
+                                  table["thresholds"], n_splits=n_splits))
 
 
-def kinder_gator(fn, table: dict, path: str) -> dict:
+def kinder_gator(fn, table: dict, path: str, n_splits: int = 20) -> dict:
     clips = load_kinder_gator(path, motions=set(NOVEL_KG_MOTIONS))
     people = sorted({c.subject for c in clips})
     g = [c for c in clips if c.subject in people[::2]]          # half the participants enrol
     q = [c for c in clips if c.subject not in people[::2]]
     return scored(table, open_set(fn(windows_of(g, WINDOW)), labels_of(g), fn(windows_of(q, WINDOW)), labels_of(q),
-                                  table["thresholds"], n_enrolled=8))
+                                  table["thresholds"], n_enrolled=8, n_splits=n_splits))
 
 
 def mediapipe(fn, table: dict, videos: str, pose_model: str | Path | None = None, pose_fps: float | None = None) -> dict:
@@ -85,8 +89,7 @@ def mediapipe(fn, table: dict, videos: str, pose_model: str | Path | None = None
     actions = {"drink water": live(video_skeletons.NTU["drink water"][0]), "pick up": live(video_skeletons.NTU["pick up"][0])}
     enrolled_q = np.concatenate([live(video_skeletons.NTU["falling cam2"][0]), live(video_skeletons.NTU["falling P007"][0])])
     others = {"two-camera capture": np.concatenate([live(r) for r in video_skeletons.LIGHTSTAGE]),
-              "partial bodies": np.concatenate([live("closeup_face_partial_body.avi"),
-                                                live("arm_wrestling_partial_bodies.mp4")])}
+              "partial bodies": np.concatenate([live(r) for r in PARTIAL])}
     thr = np.asarray(table["thresholds"])
     groups: dict[str, list] = {}
     named = []
@@ -122,16 +125,31 @@ def idle_energies(videos: str) -> dict:
             "idle_below_m": Settings().idle_motion_m}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--protocol", default=str(ROOT / "weights/focovil_protocol.pt"))
     ap.add_argument("--app", default=str(ROOT / "weights/focovil_app.pt"))
-    ap.add_argument("--nwucla", default=str(ROOT.parent / "shared/data/nw-ucla/all_sqe"))
-    ap.add_argument("--kg", default=str(ROOT.parent / "shared/data/kinder-gator/kinder_gator.npz"))
-    ap.add_argument("--videos", default=str(ROOT.parent / "shared/data/videos"))
+    ap.add_argument("--nwucla", default=shared_default("data/nw-ucla/all_sqe"))
+    ap.add_argument("--kg", default=shared_default("data/kinder-gator/kinder_gator.npz"))
+    ap.add_argument("--videos", default=shared_default("data/videos"))
     ap.add_argument("--json", help="write the report here")
     ap.add_argument("--plot", help="write the figure here (PNG)")
-    a = ap.parse_args(argv)
+    add_quick(ap, f"3 splits, every real clip cut to its first {QUICK_CLIP_S:g} s")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    need(a.nwucla, a.kg, a.videos, what="NW-UCLA, Kinder-Gator and the real clips")
+    splits = 3 if a.quick else 20
+    with tempfile.TemporaryDirectory() as tmp:
+        if a.quick:
+            rels = [rel for rel, *_ in video_skeletons.NTU.values()] + [*video_skeletons.LIGHTSTAGE, *PARTIAL]
+            a.videos = str(short_videos(a.videos, rels, Path(tmp) / "short", QUICK_CLIP_S))
+        return measure(a, splits)
+
+
+def measure(a: argparse.Namespace, splits: int) -> int:
     methods = {"protocol": load_encoder(a.protocol, device="cpu"), "app": load_encoder(a.app, device="cpu")}
     tables = {n: rt.meta.metrics.get("strictness") or calibrate(rt.embed, a.nwucla, WINDOW)["strictness"]
               for n, rt in methods.items()}
@@ -140,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     tables["aligned_joints"] = calibrate(aligned_joints, a.nwucla, WINDOW)["strictness"]
     report = {"default_strictness": DEFAULT, "nwucla": {}, "kinder_gator": {}, "mediapipe": {}}
     for n in ("protocol", "aligned_joints"):
-        report["nwucla"][n] = nwucla(fns[n], tables[n], a.nwucla)
-        report["kinder_gator"][n] = kinder_gator(fns[n], tables[n], a.kg)
+        report["nwucla"][n] = nwucla(fns[n], tables[n], a.nwucla, splits)
+        report["kinder_gator"][n] = kinder_gator(fns[n], tables[n], a.kg, splits)
     for n in ("app", "aligned_joints"):
         report["mediapipe"][n] = mediapipe(fns[n], tables[n], a.videos)
     report["idle"] = idle_energies(a.videos)

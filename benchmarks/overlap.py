@@ -15,7 +15,9 @@ this run, with ``realtime.redetect`` off (the default) and on. Prints and writes
 
 Plus a PNG: share of frames with both found against overlap, off and on.
 
-``python benchmarks/overlap.py [--json docs/experiments/overlap.json] [--png docs/experiments/overlap.png]``
+``python benchmarks/overlap.py [--json docs/experiments/overlap.json] [--png docs/experiments/overlap.png]``;
+``--quick``: the two-camera case only (``tests/test_overlap.py`` runs the NTU one in full) and the
+one-person clip, each cut to its first 0.5 s.
 """
 from __future__ import annotations
 
@@ -33,15 +35,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from focovil.realtime.files import atomic_text  # noqa: E402
-from focovil.realtime.paths import DEFAULT_ENCODER, shared_root  # noqa: E402
+from focovil.realtime.paths import DEFAULT_ENCODER  # noqa: E402
 from focovil.realtime.pose import PoseEstimator  # noqa: E402
 from focovil.realtime.session import Session  # noqa: E402
 from focovil.realtime.settings import Settings  # noqa: E402
 from focovil.realtime.tracking import MAX_MISSING_S  # noqa: E402
 from focovil.training.data.overlap import LIGHTSTAGE_PAIR, NTU_PAIR, OverlapTruth, overlap_case  # noqa: E402
+from benchmarks.common import add_quick, need, shared_default, short_videos  # noqa: E402
 from benchmarks.stats import percentiles  # noqa: E402
 
-VIDEOS = shared_root() / "data" / "videos"
 CASES = {"NTU drink water + pick up (one room, 3.4 s)": NTU_PAIR,
          "synchronised cameras cam5 + cam21 (32 s)": LIGHTSTAGE_PAIR}
 ONE_PERSON = "ntu_S001C001P001R001A001_drink_water.avi"
@@ -96,6 +98,11 @@ def pct(a: list[float]) -> dict:
     return percentiles(a, digits=1, extra=("mean",))
 
 
+def share(hits: np.ndarray) -> float | None:
+    """The share of true values, None where there are none to count (valid JSON, unlike NaN)."""
+    return round(float(hits.mean()), 3) if hits.size else None
+
+
 def summarise(res: dict, truth: OverlapTruth) -> dict:
     rows = res["rows"]
     ov = truth.overlap[[r["k"] for r in rows]]
@@ -105,15 +112,12 @@ def summarise(res: dict, truth: OverlapTruth) -> dict:
     bins = {}
     for lo, hi, name in BINS:
         m = valid & (ov >= lo) & (ov < hi)
-        bins[name] = {"frames": int(m.sum()), "both_found": round(float(both[m].mean()), 3) if m.any() else None,
-                      "found_as_one": round(float(one[m].mean()), 3) if m.any() else None}
+        bins[name] = {"frames": int(m.sum()), "both_found": share(both[m]), "found_as_one": share(one[m])}
     over = valid & (ov >= 0)
     upto = over & (ov <= 0.5)
     return {"frames": len(rows), "pose_fps": res["pose_fps"],
-            "both_found_overlapping": round(float(both[over].mean()), 3),
-            "found_as_one_overlapping": round(float(one[over].mean()), 3),
-            "both_found_overlap_0_50": round(float(both[upto].mean()), 3),
-            "both_found_apart": round(float(both[valid & (ov < 0)].mean()), 3),
+            "both_found_overlapping": share(both[over]), "found_as_one_overlapping": share(one[over]),
+            "both_found_overlap_0_50": share(both[upto]), "both_found_apart": share(both[valid & (ov < 0)]),
             "overlapping_frames": int(over.sum()), "id_switches": id_switches(rows), "bins": bins,
             "pose_ms": pct([r["pose_ms"] for r in rows]), "redetect_calls": res["redetect_calls"],
             "redetect_share_of_frames": round(res["redetect_calls"] / max(len(rows), 1), 3)}
@@ -139,17 +143,27 @@ def plot(report: dict, path: Path) -> None:
     save_figure(fig, path)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--videos", default=str(VIDEOS))
+    ap.add_argument("--videos", default=shared_default("data/videos"))
     ap.add_argument("--max-frames", type=int, help="only the first frames of each case (a quick look)")
     ap.add_argument("--pose-fps", type=float, help="frames per second given to pose (default: the app's own rate)")
     ap.add_argument("--json", help="also write the report here")
     ap.add_argument("--png", help="and the figure here")
-    a = ap.parse_args(argv)
+    add_quick(ap, "the two-camera case and the one-person clip, cut to 0.5 s")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    need(a.videos, what="the real clips")
     report: dict = {"cases": {}, "one_person": {"clip": ONE_PERSON}}
     with tempfile.TemporaryDirectory() as tmp:
-        for k, (name, case) in enumerate(CASES.items()):
+        cases = dict(list(CASES.items())[-1:]) if a.quick else CASES
+        if a.quick:
+            rels = [ONE_PERSON, *(case[side] for case in cases.values() for side in ("left", "right"))]
+            a.videos = short_videos(a.videos, rels, Path(tmp) / "short", 0.5)
+        for k, (name, case) in enumerate(cases.items()):
             clip = Path(tmp) / f"overlap{k}.avi"
             truth = overlap_case(a.videos, case, clip, max_frames=a.max_frames)
             report["cases"][name] = {mode: summarise(run(clip, mode == "on", Path(tmp), truth, pose_fps=a.pose_fps),
@@ -158,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             extra_ms = (on["pose_ms"]["mean"] - off["pose_ms"]["mean"]) * on["frames"]
             report["cases"][name]["ms_per_redetect_call"] = round(extra_ms / max(on["redetect_calls"], 1), 1)
             print(name, json.dumps({m: {x: v for x, v in r.items() if x != "bins"} if isinstance(r, dict) else r
-                                    for m, r in report["cases"][name].items()}), flush=True)
+                                    for m, r in report["cases"][name].items()}), file=sys.stderr, flush=True)
         for mode in ("off", "on"):
             res = run(Path(a.videos) / ONE_PERSON, mode == "on", Path(tmp), pose_fps=a.pose_fps)
             report["one_person"][mode] = {"pose_ms": pct([r["pose_ms"] for r in res["rows"]]),

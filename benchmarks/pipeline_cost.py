@@ -21,7 +21,8 @@ frames where both people were found on the side-by-side clips (``benchmarks/trac
 "Today" = the full model, every frame, 1 person: costs are ratios to it, accuracies differences (points).
 
 ``python benchmarks/pipeline_cost.py --models lite full heavy=/tmp/posemodels/pose_landmarker_heavy.task
---json docs/experiments/pipeline_cost.json --plot docs/experiments/pipeline_cost.png``
+--json docs/experiments/pipeline_cost.json --plot docs/experiments/pipeline_cost.png`` (default: lite and full,
+the shipped models); ``--quick``: the full model on every frame, 1 person, each clip's first 3.5 s.
 """
 from __future__ import annotations
 
@@ -36,7 +37,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -44,43 +44,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import open_set  # noqa: E402
+from benchmarks.common import QUICK_CLIP_S, add_quick, first_frames, need, refuse, shared_default, short_videos, video_info  # noqa: E402
 from benchmarks.tracking import run as track_run  # noqa: E402
 from focovil.realtime.encoder import load_encoder  # noqa: E402
 from focovil.realtime.files import atomic_text  # noqa: E402
-from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY, pose_model_path, shared_root  # noqa: E402
+from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY, pose_model_path  # noqa: E402
 from focovil.training import evaluate_mediapipe as em  # noqa: E402
 from focovil.training.data import video_skeletons  # noqa: E402
 from focovil.training.data.side_by_side import FALL_AND_DRINK, LIGHTSTAGE, two_person_clip  # noqa: E402
 from focovil.training.plots import pyplot, save_figure  # noqa: E402
 
-VIDEOS = shared_root() / "data" / "videos"
 ONE_PERSON = video_skeletons.LIGHTSTAGE[0]                    # multiview_lightstage/cam5.mp4
 TODAY = ("full", 0.0, 1)
 METRICS = ("record_once", "lightstage_top1", "open_set_named_right", "open_set_rejected")
 POINTS = 2.0                                     # "as accurate as today": no metric more than this below it
 LATENCY = ("frame_to_label_ms", "pose_ms", "overhead_ms")     # from benchmarks/tracking.py's run
 OFFSETS = np.round(np.arange(-4.0, 4.0 + 1e-9, 0.2), 2)
-
-
-def first_frames(src: Path, out: Path, n: int = 10) -> Path:
-    cap, writer = cv2.VideoCapture(str(src)), None
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    for _ in range(n):
-        ok, img = cap.read()
-        if not ok:
-            break
-        writer = writer or cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), fps, (img.shape[1], img.shape[0]))
-        writer.write(img)
-    cap.release()
-    writer.release()
-    return out
-
-
-def video_info(path: Path) -> dict:
-    cap = cv2.VideoCapture(str(path))
-    n, fps, w, h = (cap.get(p) for p in (cv2.CAP_PROP_FRAME_COUNT, cv2.CAP_PROP_FPS, 3, 4))
-    cap.release()
-    return {"frames": int(n), "fps": fps, "seconds": round(n / fps, 3), "resolution": [int(w), int(h)]}
 
 
 def child_cpu(args: list[str]) -> tuple[float, dict]:
@@ -138,31 +117,46 @@ def recommend(cells: list[dict], today: dict) -> dict:
             "qualifying": [(c["model"], c["pose_fps"]) for c in ok], "today_cpu_s_per_s": today["cost"]["cpu_s_per_s"]}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", nargs="+", default=["lite", "full", "heavy"], help="NAME or NAME=FILE.task")
+    ap.add_argument("--models", nargs="+", default=["lite", "full"], help="NAME or NAME=FILE.task (heavy=FILE: not shipped)")
     ap.add_argument("--rates", type=float, nargs="+", default=[0.0, 15.0, 10.0], help="pose fps (0: every frame)")
     ap.add_argument("--persons", type=int, nargs="+", default=[1, 2, 4])
     ap.add_argument("--reduced", type=int, nargs="*", default=[4],
                     help="people counts run only for the full model (every rate) and the recommended setting")
-    ap.add_argument("--videos", default=str(VIDEOS))
+    ap.add_argument("--videos", default=shared_default("data/videos"))
     ap.add_argument("--json")
     ap.add_argument("--plot")
     ap.add_argument("--replot", metavar="JSON", help="only draw --plot again from a report this wrote")
-    a = ap.parse_args(argv)
+    add_quick(ap, f"the full model on every frame, 1 person, clips cut to {QUICK_CLIP_S:g} s")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
     if a.replot:
-        return plot(json.loads(Path(a.replot).read_text()), Path(a.plot)) or 0
+        return plot(json.loads(Path(a.replot).read_text()), Path(a.plot or refuse("--replot needs --plot"))) or 0
+    if a.quick:
+        a.models, a.rates, a.persons = ["full"], [0.0], [1]
     models = dict(m.split("=", 1) if "=" in m else (m, m) for m in a.models)
     load0 = [round(x, 2) for x in os.getloadavg()]          # other work on the machine skews latency, less so CPU time
-    for spec in models.values():
-        pose_model_path(spec).stat()                         # fail now, not after an hour
+    try:                                                     # fail now, not after an hour
+        for spec in models.values():
+            need(pose_model_path(spec), what=f"the pose model {spec}")
+    except FileNotFoundError as e:
+        refuse(str(e))
+    need(a.videos, what="the real clips")
     videos, rates = Path(a.videos), [float(r) for r in a.rates]
     enc = load_encoder(DEFAULT_ENCODER, device="cpu")
     table = enc.meta.metrics["strictness"]
     cells: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        startup = first_frames(DEMO_CLIP, work / "startup.avi")
+        if a.quick:
+            videos = short_videos(videos, [ONE_PERSON, *video_skeletons.LIGHTSTAGE, *(r for r, *_ in video_skeletons.NTU.values()),
+                                           *open_set.PARTIAL, *(c[s][0] for c in (LIGHTSTAGE, FALL_AND_DRINK) for s in ("left", "right"))],
+                                  work / "short", QUICK_CLIP_S)
+        startup = first_frames(DEMO_CLIP, work / "startup.avi", 10)
         clips = {"one_person": videos / ONE_PERSON,
                  "two_people": two_person_clip(videos, LIGHTSTAGE, work / "two_people.avi"),
                  "two_people_short": two_person_clip(videos, FALL_AND_DRINK, work / "two_people_short.avi")}
@@ -200,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                     if (m, r, p) not in multi]
         for m, r, p in tqdm(multi, desc="several people"):
             measure(m, r, p)
-        for m, r in dict.fromkeys([TODAY[:2], best]):          # 1 person on the two-person clip: like for like
+        for m, r in dict.fromkeys([TODAY[:2], best]) if multi else ():     # 1 person on the two-person clip: like for like
             measure(m, r, 1, "two_people")
     by = {(c["model"], c["pose_fps"], c["persons"], c["clip"]): c for c in cells}
     for c in cells:

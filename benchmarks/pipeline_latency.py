@@ -10,7 +10,7 @@ time). Prints JSON with p50/p95:
 * ``frame_to_label_ms``: for frames that complete a window, from handing the frame to pose until
   the label is out.
 
-``python benchmarks/pipeline_latency.py [--video V] [--repeat N]``
+``python benchmarks/pipeline_latency.py [--video V] [--repeat N]``; ``--quick``: one pass over the clip.
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
 from focovil.realtime.session import Session  # noqa: E402
 from focovil.realtime.source import open_source  # noqa: E402
+from benchmarks.common import add_quick  # noqa: E402
 from benchmarks.stats import percentiles  # noqa: E402
 
 
@@ -37,12 +38,19 @@ def pct(a: list[float]) -> dict:
     return percentiles(a, extra=("n",))
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--video", default=str(DEMO_CLIP))
     ap.add_argument("--repeat", type=int, default=3, help="passes over the clip (timestamps continue)")
     ap.add_argument("--device", default=None)
-    a = ap.parse_args(argv)
+    add_quick(ap, "one pass over the clip")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    if a.quick:
+        a.repeat = 1
     with open_source(a.video) as src:
         first = next(iter(src))
         n_frames = sum(1 for _ in src) + 1

@@ -8,9 +8,10 @@ Clips: the same fall seen by camera 2 and performer 7's fall (recorded action: s
 "falling"), and clips of actions nobody recorded (the two-camera capture, the two partial-body
 clips: should be "unknown" or "idle").
 
-``python benchmarks/real_clips.py --setting NAME=ENCODER@STRICTNESS [...] --json OUT.json``
-(several settings, e.g. the files and default before and after a change, in one run). None of
-these clips chooses anything: this is measurement only.
+``python benchmarks/real_clips.py [--setting NAME=ENCODER@STRICTNESS ...] [--json OUT.json]`` (several
+settings, e.g. the files and default before and after a change, in one run; default: the shipped
+encoder at the default strictness). None of these clips chooses anything: this is measurement
+only. ``--quick``: every clip cut to its first 3.5 s.
 """
 from __future__ import annotations
 
@@ -28,9 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from focovil.realtime.files import atomic_text  # noqa: E402
+from focovil.realtime.paths import DEFAULT_ENCODER, SHIPPED_LIBRARY  # noqa: E402
 from focovil.realtime.session import Session  # noqa: E402
 from focovil.realtime.settings import Settings  # noqa: E402
 from focovil.training.data import video_skeletons  # noqa: E402
+from benchmarks.common import QUICK_CLIP_S, add_quick, need, shared_default, short_videos  # noqa: E402
 
 RECORDED = {"fall, camera 2": video_skeletons.NTU["falling cam2"][0], "fall, performer 7": video_skeletons.NTU["falling P007"][0]}
 NEVER_RECORDED = {"two-camera capture cam5": video_skeletons.LIGHTSTAGE[0], "two-camera capture cam21": video_skeletons.LIGHTSTAGE[1],
@@ -62,19 +65,39 @@ def run(encoder: str, strictness: float, videos: str, library: Path, workdir: Pa
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def setting(spec: str) -> tuple[str, str, float]:
+    """``NAME=ENCODER@STRICTNESS`` -> (name, encoder, strictness)."""
+    name, eq, rest = spec.partition("=")
+    encoder, at, strictness = rest.rpartition("@")
+    try:
+        if not (name and eq and encoder and at):
+            raise ValueError
+        return name, encoder, float(strictness)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{spec!r} is not NAME=ENCODER@STRICTNESS (e.g. now=weights/focovil_app.pt@25)") from None
+
+
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--setting", action="append", required=True, metavar="NAME=ENCODER@STRICTNESS")
-    ap.add_argument("--library", default=str(ROOT / "weights/default_library.sqlite3"))
-    ap.add_argument("--videos", default=str(ROOT.parent / "shared/data/videos"))
+    ap.add_argument("--setting", action="append", type=setting, metavar="NAME=ENCODER@STRICTNESS",
+                    help="a setting to measure (repeatable); default: the shipped encoder at the default strictness")
+    ap.add_argument("--library", default=str(SHIPPED_LIBRARY))
+    ap.add_argument("--videos", default=shared_default("data/videos"))
     ap.add_argument("--json")
-    a = ap.parse_args(argv)
+    add_quick(ap, f"every clip cut to its first {QUICK_CLIP_S:g} s")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    need(a.videos, what="the real clips")
+    settings = a.setting or [("default", str(DEFAULT_ENCODER), Settings().strictness)]
     report = {"protocol": __doc__.split("\n\n")[0], "library": a.library, "settings": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        for spec in a.setting:
-            name, rest = spec.split("=", 1)
-            encoder, strictness = rest.rsplit("@", 1)
-            report["settings"][name] = run(encoder, float(strictness), a.videos, Path(a.library), Path(tmp))
+        if a.quick:
+            a.videos = short_videos(a.videos, {**RECORDED, **NEVER_RECORDED}.values(), Path(tmp) / "short", QUICK_CLIP_S)
+        for name, encoder, strictness in settings:
+            report["settings"][name] = run(encoder, strictness, a.videos, Path(a.library), Path(tmp))
     if a.json:
         atomic_text(a.json, json.dumps(report, indent=1))
     print(json.dumps({n: {"threshold": r["threshold"], **r["target"],

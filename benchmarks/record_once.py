@@ -6,7 +6,8 @@ clip, no smoothing). The same is done, in the same run, with an "encoder" that i
 alignment followed by the flattened joints (the view-aligned raw-joint baseline), so both numbers
 go through identical code. Prints JSON.
 
-``python benchmarks/record_once.py [--weights weights/focovil_protocol.pt weights/focovil_app.pt]``
+``python benchmarks/record_once.py [--weights weights/focovil_protocol.pt weights/focovil_app.pt]``;
+``--quick``: NW-UCLA subject 1 only (its view-1 clips enrolled, its view-3 clips queried).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from focovil.realtime.skeleton import NUM_JOINTS  # noqa: E402
 from focovil.training.data import ClipBank, load_nwucla  # noqa: E402
 from focovil.training.export import save_encoder  # noqa: E402
 from focovil.training.protocols import AlignedJoints  # noqa: E402
+from benchmarks.common import add_quick, need, shared_default  # noqa: E402
 
 
 def baseline_file(folder: Path, window: int) -> Path:
@@ -58,18 +60,26 @@ def record_once(weights: Path, gallery, query, workdir: Path) -> dict:
             "prototypes": len(labels), "queries": len(query), "index": index_kind, "seconds": round(time.perf_counter() - t0, 2)}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", nargs="+", default=[str(ROOT / "weights/focovil_protocol.pt"), str(ROOT / "weights/focovil_app.pt")])
-    ap.add_argument("--data", default=str(ROOT.parent / "shared/data/nw-ucla/all_sqe"))
-    a = ap.parse_args(argv)
-    gallery, query = load_nwucla(a.data, views=(1,)), load_nwucla(a.data, views=(3,))
+    ap.add_argument("--data", default=shared_default("data/nw-ucla/all_sqe"))
+    add_quick(ap, "NW-UCLA subject 1 only")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    need(a.data, what="NW-UCLA's skeletons")
+    subjects = (1,) if a.quick else None
+    gallery, query = load_nwucla(a.data, views=(1,), subjects=subjects), load_nwucla(a.data, views=(3,), subjects=subjects)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        window = load_encoder(a.weights[0], device="cpu").window
+        window = load_encoder(a.weights[0], device="cpu").window_frames
         results = [record_once(baseline_file(tmp, window), gallery, query, tmp)]
         results += [record_once(Path(w), gallery, query, tmp) for w in a.weights]
-    print(json.dumps({"protocol": "NW-UCLA: enrol every view-1 clip, classify every view-3 clip (k=1)",
+    print(json.dumps({"protocol": "NW-UCLA: enrol every view-1 clip, classify every view-3 clip (k=1)"
+                      + (" of subject 1 (--quick)" if a.quick else ""),
                       "results": results}, indent=1))
     return 0
 

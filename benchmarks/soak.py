@@ -10,7 +10,8 @@ loading and first-use allocations are done by then):
 * ``memory_growth``: last sample's resident memory / the first minute's, minus 1 (goal < 5 %);
 * ``latency_p95_drift``: the last minute's p95 / the first minute's, minus 1 (goal < 10 %).
 
-``python benchmarks/soak.py --minutes 30 [--gui] [--video V] [--json F] [--plot F.png]``
+``python benchmarks/soak.py --minutes 30 [--gui] [--video V] [--json F] [--plot F.png]``; ``--quick``: a
+sample every second instead of every minute, for 3 seconds.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from focovil.realtime.files import atomic_text  # noqa: E402
 from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
+from benchmarks.common import add_quick  # noqa: E402
 from benchmarks.stats import percentiles  # noqa: E402
 
 
@@ -51,9 +53,10 @@ def pct(a: list[float]) -> dict:
 
 
 class Sampler:
-    """Collects frame times and, once a minute, a row of the report."""
+    """Collects frame times and, once a period (a minute), a row of the report."""
 
-    def __init__(self) -> None:
+    def __init__(self, period_s: float = 60.0) -> None:
+        self.period_s = period_s
         self.rows: list[dict] = []
         self.frame_ms: list[float] = []
         self.frames = 0
@@ -64,7 +67,7 @@ class Sampler:
         self.frame_ms.append(fr.pose_ms + fr.overhead_ms + sum(w.encode_ms + w.search_ms for w in fr.windows))
 
     def due(self) -> bool:
-        return time.perf_counter() - self.last >= 60.0
+        return time.perf_counter() - self.last >= self.period_s
 
     def sample(self) -> None:
         now = time.perf_counter()
@@ -74,20 +77,20 @@ class Sampler:
         self.frame_ms, self.frames, self.last = [], 0, now
 
 
-def run_loop(video: str, minutes: float, workdir: Path) -> Sampler:
+def run_loop(video: str, samples: int, workdir: Path, period_s: float) -> Sampler:
     from focovil.realtime.session import Session
-    sampler = Sampler()
+    sampler = Sampler(period_s)
     with Session(workdir / "lib.sqlite3", DEFAULT_ENCODER) as s:
         for fr in s.frames(video, loop=True):
             sampler.frame(fr)
             if sampler.due():
                 sampler.sample()
-                if len(sampler.rows) >= minutes:
+                if len(sampler.rows) >= samples:
                     break
     return sampler
 
 
-def run_gui(video: str, minutes: float, workdir: Path) -> Sampler:
+def run_gui(video: str, samples: int, workdir: Path, period_s: float) -> Sampler:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PyQt5.QtCore import QSettings, QTimer
     from PyQt5.QtWidgets import QApplication
@@ -95,7 +98,7 @@ def run_gui(video: str, minutes: float, workdir: Path) -> Sampler:
     from focovil.realtime.gui.main_window import MainWindow
     from focovil.realtime.session import Session
     app = QApplication.instance() or QApplication([])
-    sampler = Sampler()
+    sampler = Sampler(period_s)
     w = MainWindow(Session(workdir / "lib.sqlite3", timing_keep=60), source=video,
                    store=QSettings(str(workdir / "gui.ini"), QSettings.IniFormat))
     w.resize(1280, 820)
@@ -107,7 +110,7 @@ def run_gui(video: str, minutes: float, workdir: Path) -> Sampler:
     def tick() -> None:
         if sampler.due():
             sampler.sample()
-            if len(sampler.rows) >= minutes:
+            if len(sampler.rows) >= samples:
                 w.stop()
                 w.close()
                 app.quit()
@@ -118,20 +121,27 @@ def run_gui(video: str, minutes: float, workdir: Path) -> Sampler:
     return sampler
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=30)
     ap.add_argument("--video", default=str(DEMO_CLIP))
     ap.add_argument("--gui", action="store_true", help="the whole window (offscreen) instead of the loop alone")
     ap.add_argument("--json", help="write the report here")
     ap.add_argument("--plot", help="write the figure here (PNG)")
-    a = ap.parse_args(argv)
+    add_quick(ap, "a sample every second, for 3 seconds")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    period_s = 1.0 if a.quick else 60.0
+    seconds = 3.0 if a.quick else a.minutes * 60
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copy(SHIPPED_LIBRARY, Path(tmp) / "lib.sqlite3")
-        sampler = (run_gui if a.gui else run_loop)(a.video, a.minutes, Path(tmp))
+        sampler = (run_gui if a.gui else run_loop)(a.video, max(1, round(seconds / period_s)), Path(tmp), period_s)
     rows = sampler.rows
     first, last = rows[0], rows[-1]
-    report = {"mode": "gui" if a.gui else "loop", "video": a.video, "minutes": len(rows), "samples": rows}
+    report = {"mode": "gui" if a.gui else "loop", "video": a.video, "minutes": last["minute"], "samples": rows}
     if first["rss_mib"]:
         report["memory_growth"] = round(last["rss_mib"] / first["rss_mib"] - 1, 4)
         report["fd_change"] = last["fds"] - first["fds"]

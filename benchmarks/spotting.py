@@ -9,11 +9,13 @@ precision and recall at temporal IoU >= 0.5, each fall's start/end error, and th
 while only the capture was in view. Measurement only: nothing here chooses a setting
 (``benchmarks/spotting_choice.py`` chose the rules on NW-UCLA).
 
-``python benchmarks/spotting.py --json docs/experiments/spotting.json --png docs/experiments/spotting``
+``python benchmarks/spotting.py --json docs/experiments/spotting.json --png docs/experiments/spotting``;
+``--quick``: a video of the first 1.5 s of the capture and the first fall only.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -27,12 +29,15 @@ import focovil  # noqa: E402
 from focovil.realtime.spotting import DEFAULT_RULES  # noqa: E402
 from focovil.realtime.spotting_report import timeline  # noqa: E402
 from focovil.training.data.spotting_video import FALLS_IN_CAPTURE, RECORD_FALL, build_video, score, truth  # noqa: E402
+from benchmarks.common import add_quick, need, shared_default  # noqa: E402
+
+QUICK = (dataclasses.replace(FALLS_IN_CAPTURE[0], end_s=FALLS_IN_CAPTURE[0].start_s + 1.5), FALLS_IN_CAPTURE[1])
 
 
-def run(videos: Path, workdir: Path, png: str | None = None) -> dict:
+def run(videos: Path, workdir: Path, png: str | None = None, pieces=FALLS_IN_CAPTURE) -> dict:
     t0 = time.perf_counter()
     video = workdir / "falls_in_capture.avi"
-    spans = build_video(videos, FALLS_IN_CAPTURE, video)
+    spans = build_video(videos, pieces, video)
     t_built = time.perf_counter()
     with focovil.open(workdir / "library.sqlite3") as rec:
         rec.record("falling", videos / RECORD_FALL)
@@ -66,15 +71,21 @@ def run(videos: Path, workdir: Path, png: str | None = None) -> dict:
             "timelines": pictures, "seconds_build": round(t_built - t0, 1), "seconds_spot": round(seconds, 1)}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--videos", default=str(ROOT.parent / "shared/data/videos"))
+    ap.add_argument("--videos", default=shared_default("data/videos"))
     ap.add_argument("--json", default=None, help="write the measurement here")
     ap.add_argument("--png", default=None, help="write one timeline per track as PNG.track<K>.png")
-    a = ap.parse_args(argv)
+    add_quick(ap, "the first 1.5 s of the capture and the first fall")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    need(a.videos, what="the real clips")
     with tempfile.TemporaryDirectory() as tmp:
-        out = run(Path(a.videos), Path(tmp), a.png)
-    cmd = "python benchmarks/spotting.py" + (f" --json {a.json}" if a.json else "") \
+        out = run(Path(a.videos), Path(tmp), a.png, QUICK if a.quick else FALLS_IN_CAPTURE)
+    cmd = "python benchmarks/spotting.py" + (" --quick" if a.quick else "") + (f" --json {a.json}" if a.json else "") \
         + (f" --png {a.png}" if a.png else "")
     out = {"command": cmd, "protocol": " ".join(__doc__.split("\n\n")[1].split()), **out}
     if a.json:

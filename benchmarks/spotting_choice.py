@@ -15,7 +15,8 @@ from the first/last window centre to the true start/end (occurrences paired to t
 then occurrences are scored at temporal IoU >= 0.5. Chosen: the best F1 on subjects 1-5, ties to
 the smaller boundary error, then the smaller rules; subjects 6-10 check the choice (not used for it).
 
-``python benchmarks/spotting_choice.py --json docs/experiments/spotting_choice.json``
+``python benchmarks/spotting_choice.py --json docs/experiments/spotting_choice.json``; ``--quick``: subject
+1 chooses, subject 6 checks.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ import focovil  # noqa: E402
 from focovil.realtime.settings import Settings  # noqa: E402
 from focovil.realtime.spotting import DEFAULT_RULES, match, spot  # noqa: E402
 from focovil.training.data import load_nwucla  # noqa: E402
+from benchmarks.common import add_quick, need, shared_default  # noqa: E402
 
 FPS = 15.0                          # NW-UCLA's frame rate (estimated, as training assumes)
 ENROLLED = ("pick up with one hand", "drop trash", "sit down", "stand up", "throw")
@@ -126,19 +128,26 @@ def window_level(results, truth_by_stream) -> dict:
             "windows_of_unrecorded_motion": outside, "named_an_action": round(named / max(outside, 1), 3)}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(ROOT.parent / "shared/data/nw-ucla/all_sqe"))
+    ap.add_argument("--data", default=shared_default("data/nw-ucla/all_sqe"))
     ap.add_argument("--encoder", default=None, help="default: the app's shipped encoder")
     ap.add_argument("--json", default=None, help="write the choice here")
-    a = ap.parse_args(argv)
+    add_quick(ap, "subject 1 chooses, subject 6 checks")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    need(a.data, what="NW-UCLA's skeletons")
     t0 = time.perf_counter()
     data = Path(a.data)
+    choose, check = (CHOOSE_SUBJECTS[:1], CHECK_SUBJECTS[:1]) if a.quick else (CHOOSE_SUBJECTS, CHECK_SUBJECTS)
     results: dict[str, dict] = {"choose": {}, "check": {}}
     truth: dict[str, dict] = {"choose": {}, "check": {}}
     gallery = []
-    for subject in CHOOSE_SUBJECTS + CHECK_SUBJECTS:
-        split = "choose" if subject in CHOOSE_SUBJECTS else "check"
+    for subject in choose + check:
+        split = "choose" if subject in choose else "check"
         mine = [c for c in load_nwucla(data, views=(1,), subjects=(subject,))
                 if c.label_name in ENROLLED and c.instance.endswith("_e00")]
         gallery += [c.name for c in mine]
@@ -159,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
                                      -r["min_duration_s"]))
     chosen = {k: best[k] for k in ("merge_gap_s", "min_duration_s", "start_offset_s", "end_offset_s")}
     s = Settings()
-    out = {"command": "python benchmarks/spotting_choice.py" + (f" --json {a.json}" if a.json else ""),
+    out = {"command": "python benchmarks/spotting_choice.py" + (" --quick" if a.quick else "")
+           + (f" --json {a.json}" if a.json else ""),
            "protocol": __doc__.split("\n\n")[1].replace("\n", " "),
            "choice_rule": __doc__.split("\n\n")[2].replace("\n", " "),
            "encoder": encoder, "settings": {"window_s": s.window_s, "stride_s": s.stride_s, "smoothing": s.smoothing,

@@ -20,7 +20,8 @@ one that is killed (SIGKILL) after its hello. Measured:
 * ``flood``: a client that never reads while 20 000 skeleton messages are published as fast as
   possible: the cost of a publish, the queue (bounded), RSS before and after.
 
-``python benchmarks/stream_latency.py [--video V] [--seconds 30] [--out docs/experiments/stream_latency.json]``
+``python benchmarks/stream_latency.py [--video V] [--seconds 30] [--out docs/experiments/stream_latency.json]``;
+``--quick``: 5 s (a stall from 2.5 s for 1.5 s, the vanishing client at 4 s), a flood of 2,000.
 """
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ from focovil.realtime.messages import Result  # noqa: E402
 from focovil.realtime.paths import DEFAULT_ENCODER, DEMO_CLIP, SHIPPED_LIBRARY  # noqa: E402
 from focovil.realtime.session import Session  # noqa: E402
 from focovil.realtime.stream import EventServer  # noqa: E402
+from benchmarks.common import add_quick  # noqa: E402
 from benchmarks.stats import percentiles  # noqa: E402
 
 CLIENT = r"""
@@ -214,7 +216,7 @@ def run(a: argparse.Namespace, tmp: Path) -> dict:
     return d
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--video", default=str(DEMO_CLIP))
     ap.add_argument("--seconds", type=float, default=30.0)
@@ -222,7 +224,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stall-s", type=float, default=10.0)
     ap.add_argument("--vanish-at", type=float, default=21.0)
     ap.add_argument("--out", default=None, help="also write the JSON here")
-    a = ap.parse_args(argv)
+    add_quick(ap, "5 s, a stall from 2.5 s for 1.5 s, the vanishing client at 4 s, a flood of 2,000")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    if a.quick:
+        a.seconds, a.stall_at, a.stall_s, a.vanish_at = 5.0, 2.5, 1.5, 4.0
     problems = Problems()
     for name in ("websockets", "asyncio", "focovil"):
         logging.getLogger(name).addHandler(problems)
@@ -269,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         "vanished": {k: d["counts"].get(k) for k in ("clients_with_the_vanishing_one", "vanished_dropped_after_s",
                                                      "clients_at_end")},
         "logged_problems": problems.records, "client_errors": {k: v for k, v in errors.items() if v},
-        "flood": flood(),
+        "flood": flood(2000 if a.quick else 20000),
     }
     out["p95_added_by_stream_ms"] = round(out["frame_to_client_ms"]["p95"] - out["frame_to_label_ms"]["p95"], 3)
     text = json.dumps(out, indent=1)

@@ -17,7 +17,8 @@ side of the frame, so there the switches are counted exactly: ``true_id_switches
 id changed although that person was out of view for less than ``MAX_MISSING_S`` (or never), plus ids
 seen on both sides; ``frames_both_found``: frames in which both people were found.
 
-``python benchmarks/tracking.py [--persons 1 2 4] [--json F]``
+``python benchmarks/tracking.py [--persons 1 2 4] [--json F]``; ``--quick``: 1 and 2 people, the first
+clip and the first side-by-side pair, cut to their first 0.5 s.
 """
 from __future__ import annotations
 
@@ -33,14 +34,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from focovil.realtime.files import atomic_text  # noqa: E402
-from focovil.realtime.paths import DEFAULT_ENCODER, shared_root  # noqa: E402
+from focovil.realtime.paths import DEFAULT_ENCODER  # noqa: E402
 from focovil.realtime.session import Session  # noqa: E402
 from focovil.realtime.settings import Settings  # noqa: E402
 from focovil.realtime.tracking import MAX_MISSING_S  # noqa: E402
 from focovil.training.data.side_by_side import FALL_AND_DRINK, LIGHTSTAGE, side_of, two_person_clip  # noqa: E402
+from benchmarks.common import add_quick, need, shared_default, short_videos  # noqa: E402
 from benchmarks.stats import percentiles  # noqa: E402
 
-VIDEOS = shared_root() / "data" / "videos"
 CLIPS = {"two people, cut off": "arm_wrestling_partial_bodies.mp4",
          "one person (NTU drink water)": "ntu_S001C001P001R001A001_drink_water.avi",
          "one person (NTU pick up)": "ntu_multiview/S001C001P004R001A006_rgb.avi"}
@@ -97,16 +98,26 @@ def run(clip: Path, persons: int, workdir: Path, sides: bool = False, pose_model
             "frames": frames, **({"true_id_switches": true_switches(seen), "frames_both_found": both} if sides else {})}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--persons", type=int, nargs="+", default=[1, 2, 4])
-    ap.add_argument("--videos", default=str(VIDEOS))
+    ap.add_argument("--videos", default=shared_default("data/videos"))
     ap.add_argument("--json", help="also write the report here")
-    a = ap.parse_args(argv)
+    add_quick(ap, "1 and 2 people, the first clip and side-by-side pair, cut to 0.5 s")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    need(a.videos, what="the real clips")
     report = {}
+    plain, pairs = (dict([next(iter(d.items()))]) if a.quick else d for d in (CLIPS, SIDE_BY_SIDE))
     with tempfile.TemporaryDirectory() as tmp:
-        clips = {name: (Path(a.videos) / rel, False) for name, rel in CLIPS.items()}
-        for k, (name, case) in enumerate(SIDE_BY_SIDE.items()):
+        if a.quick:
+            rels = [*plain.values(), *(case[side][0] for case in pairs.values() for side in ("left", "right"))]
+            a.persons, a.videos = a.persons[:2], short_videos(a.videos, rels, Path(tmp) / "short", 0.5)
+        clips = {name: (Path(a.videos) / rel, False) for name, rel in plain.items()}
+        for k, (name, case) in enumerate(pairs.items()):
             clips[name] = (two_person_clip(a.videos, case, Path(tmp) / f"side_by_side{k}.avi"), True)
         for name, (clip, sides) in clips.items():
             rows = [run(clip, n, Path(tmp), sides) for n in a.persons]
