@@ -14,6 +14,9 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
 
 import pytest
 
+# CI's gate (``$FOCOVIL_CI``): the shared data checked before any test, and no test skipping there
+from ci_gate import pytest_configure, pytest_make_collect_report, pytest_runtest_makereport  # noqa: E402,F401
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
