@@ -100,7 +100,7 @@ def test_resample_frames_interpolates_linearly_in_time():
     w[:, 0, 0] = [0.0, 1.0, 4.0]
     r = resample_frames(w, 5)
     assert r.shape == (5, NUM_JOINTS, 3)
-    np.testing.assert_allclose(r[:, 0, 0], [0.0, 0.5, 1.0, 2.5, 4.0])
+    np.testing.assert_allclose(r[:, 0, 0], [0.0, 0.5, 1.0, 2.5, 4.0], rtol=0, atol=1e-6)   # metres, float32
     assert resample_frames(w[:1], 4).shape == (4, NUM_JOINTS, 3)
 
 
@@ -116,7 +116,7 @@ def test_recordings_are_stored_with_raw_window_label_and_encoder_embedding(tmp_p
         ids, labels, mat = lib.embeddings_for(encoder)
         assert list(ids) == [p.id for p in protos] and labels == [label for label, _ in ucla_windows]
         expected = encoder.embed(np.stack([resample_frames(w, encoder.window_frames) for _, w in ucla_windows]))
-        np.testing.assert_allclose(mat, expected, atol=1e-5)
+        np.testing.assert_allclose(mat, expected, atol=1e-5)   # unit vectors embedded in other batches: ~1e-7 apart
         assert lib.prototypes(label="action1") and all(p.label == "action1" for p in lib.prototypes(label="action1"))
         with sqlite3.connect(lib.path) as con:
             assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
@@ -133,7 +133,7 @@ def test_library_of_another_encoder_size_is_reembedded_from_raw_windows(tmp_path
         ids, labels, mat = lib.embeddings_for(small_encoder)
         assert mat.shape == (len(ucla_windows), 128)
         expected = small_encoder.embed(np.stack([resample_frames(w, 24) for _, w in ucla_windows]))
-        np.testing.assert_allclose(mat, expected, atol=1e-5)
+        np.testing.assert_allclose(mat, expected, atol=1e-5)   # unit vectors embedded in other batches: ~1e-7 apart
         assert lib.ensure_embedded(small_encoder) == 0                      # nothing left to do
         assert lib.embeddings_for(encoder)[2].shape == (len(ucla_windows), encoder.dim)  # the old space is kept
         assert {k.dim for k in lib.encoders()} == {128, encoder.dim}

@@ -48,7 +48,7 @@ def test_image_folder_is_sorted_by_name_with_numbers_and_timed_by_the_given_fps(
     with open_source(tmp_path, fps=12.5) as src:
         got = list(src)
     assert src.fps == 12.5 and src.warnings == []
-    assert [f.t for f in got] == pytest.approx([0.0, 0.08, 0.16])
+    assert [f.t for f in got] == pytest.approx([0.0, 0.08, 0.16], abs=1e-6)   # seconds (k / 12.5): a frame is 80 ms
     assert [f.index for f in got] == [0, 1, 2]
     for f, expected in zip(got, frames):
         np.testing.assert_array_equal(f.image, expected)  # PNG is lossless: same frame, same order

@@ -15,6 +15,7 @@ from focovil.realtime.spotting_report import write_all
 
 STATES = ("unknown", "idle", "no person")
 NO_OFFSET = {"start_offset_s": 0.0, "end_offset_s": 0.0}
+HALF_MS = 0.0005      # seconds: spotting stores boundaries rounded to the millisecond (window centre plus an offset)
 
 
 def labels(names: str, t0: float = 2.0, track: int = 1, step: float = 0.2) -> list[Result]:
@@ -61,7 +62,8 @@ def test_short_runs_are_dropped_after_merging():
 def test_boundaries_are_window_centres_plus_the_offsets():
     rs = labels("U A A A A A U", t0=3.0)            # action windows end at 3.2 .. 4.0: centres 2.3 .. 3.1
     (o,) = spot(rs, merge_gap_s=0.4, min_duration_s=0.0, start_offset_s=-0.3, end_offset_s=0.1)
-    assert (o.start, o.end, o.windows, o.best_similarity, o.track) == (2.0, 3.2, 5, 0.55, 1)
+    assert (o.start, o.end) == pytest.approx((2.0, 3.2), abs=HALF_MS)
+    assert (o.windows, o.best_similarity, o.track) == (5, 0.55, 1)   # the best similarity is a window's, copied
     (o,) = spot(labels("A A A", t0=1.8), min_duration_s=0.0, start_offset_s=-5.0, end_offset_s=-9.0)
     assert o.start == 0.0 and o.end == 0.0          # clamped: 0 <= start <= end
 
@@ -81,6 +83,7 @@ def test_match_pairs_each_truth_once_at_the_iou():
     found = [Occurrence(1, "fall", 1.0, 3.0, 0.9, 5), Occurrence(2, "fall", 1.2, 2.8, 0.9, 4),
              Occurrence(1, "wave", 5.0, 6.0, 0.9, 3), Occurrence(1, "fall", 9.0, 9.5, 0.9, 3)]
     m = match(found, [("fall", 1.0, 3.0), ("wave", 7.0, 9.0), ("fall", 8.0, 10.0)])
+    # exact on any machine: ratios of counts (1 / 4, 1 / 3), and x - x and x / x of one identical pair of spans
     assert (m["matched"], m["precision"], m["recall"]) == (1, 0.25, 1 / 3)
     assert m["pairs"][0]["start_error_s"] == 0.0 and m["pairs"][0]["iou"] == 1.0
     assert match([], [])["precision"] == match([], [])["recall"] == 1.0

@@ -7,6 +7,11 @@ import numpy as np
 from focovil.training.sweep import main
 
 
+# kNN-1 here is a share of 6 (val) or 12 (cross-view) queries, recounted from the same stored embeddings in float64:
+# within half a query of 12 means the same number of queries named right, whatever rounding either side did.
+HALF_A_QUERY = 0.5 / 12
+
+
 def knn1_of(runs: list) -> float:
     """kNN-1 (cosine) of one run's cached embeddings, or of an ensemble's (concatenated unit vectors),
     recomputed here from ``emb.npz`` without the sweep's code."""
@@ -45,17 +50,17 @@ def test_sweep_chooses_on_validation_then_reports_cross_view(shared_dir, tmp_pat
     ens = rep["val_ensembles"]
     (pair,) = ens                                       # --top 2, up to 2 members: the two best variants
     assert set(pair.split("+")) == set(list(val)[:2]) and rep["chosen_ensemble"] == pair
-    assert abs(ens[pair]["knn1"]["mean"] - knn1_of([out / "val" / m / "s0" for m in pair.split("+")])) < 1e-9
+    assert abs(ens[pair]["knn1"]["mean"] - knn1_of([out / "val" / m / "s0" for m in pair.split("+")])) < HALF_A_QUERY
     for n, c in rep["chosen_c"].items():
         assert c == max((0.1, 10.0), key=lambda c: rep["val_probe"][n][f"linear_C{c:g}"]["mean"])
     # Every reported kNN-1 is what the written embeddings give (val: 6 queries of 3 actions, v02 of s06+s07).
     for n, r in val.items():
         z = np.load(out / "val" / n / "s0" / "emb.npz")
         assert sorted(z["yq"].tolist()) == [0, 0, 1, 1, 2, 2] and len(z["yg"]) == 12
-        assert abs(r["knn1"]["mean"] - knn1_of([out / "val" / n / "s0"])) < 1e-9
+        assert abs(r["knn1"]["mean"] - knn1_of([out / "val" / n / "s0"])) < HALF_A_QUERY
     for n in (rep["chosen_single"], "reference", rep["chosen_ensemble"]):
         got = knn1_of([out / "cross-view" / m / "s0" for m in n.split("+")])
-        assert abs(rep["cross_view"][n]["knn1"]["mean"] - got) < 1e-9
+        assert abs(rep["cross_view"][n]["knn1"]["mean"] - got) < HALF_A_QUERY
     # v03 (12 queries of 3 actions, chance 1/3): trained encoders are far above chance, even after 4 steps.
     z = np.load(out / "cross-view" / rep["chosen_single"] / "s0" / "emb.npz")
     assert len(z["yq"]) == 12 and len(z["yg"]) == 24 and set(z["yq"].tolist()) == {0, 1, 2}

@@ -50,7 +50,9 @@ def test_pair_retrieval_counts_what_a_plain_loop_counts(root):
         queries += 1
         hits += abs(wb.start[int(np.argmax(eb @ ea[i]))] - t) <= 0.4 + 1e-6
     r = multicamera.pair_retrieval(ea, wa.start, eb, wb.start, 0.4)
-    assert r["queries"] == queries and r["top1"] == pytest.approx(hits / queries)
+    # a share of counted queries: one query either way, as two windows' similarities that tie within float32 noise
+    # may break differently in the scorer's matrix product and in this loop's dot products
+    assert r["queries"] == queries and r["top1"] == pytest.approx(hits / queries, abs=1 / queries)
 
 
 def test_joint_motion_scores_what_the_issue_measured_independently(root):
@@ -70,7 +72,8 @@ def test_a_correct_match_is_the_best_of_another_cameras_recording_of_the_same_st
     assert len(recorded[1][0]) < len(live[1][0]) / 4          # a recording's windows every 0.9 s, live every 0.2 s
     got = genuine_similarities({4: live[4]}, {1: recorded[1]})
     want = [max(float(e @ g) for yg, g in zip(*recorded[1]) if yg == y) for y, e in zip(*live[4]) if y in set(recorded[1][0])]
-    np.testing.assert_allclose(got, want, atol=1e-6)
+    np.testing.assert_allclose(got, want, atol=1e-5)   # cosines of float32 unit vectors, a matrix product against
+                                                       # one dot at a time: 3e-7 apart (seen); another match is > 1e-3 off
 
 
 def test_on_the_apps_task_the_learned_encoder_beats_the_hand_made_features(root):
@@ -109,7 +112,7 @@ def test_a_share_of_each_batch_comes_from_the_camera_pairs(root):
     bank = ClipBank(tc.training_clips(root, sequences=("acting3",)) + kinect)
     g = draw_groups(bank, TrainConfig(batch=400, totalcapture_share=0.25), torch.Generator().manual_seed(0))
     share = np.mean([bank.clips[bank.groups[k][0]].source == "totalcapture" for k in g])
-    assert share == pytest.approx(0.25)
+    assert share == pytest.approx(0.25, abs=0.5 / len(g))          # a share of 400 groups: exactly 100 of them
 
 
 def test_continuity_repair_undoes_a_sudden_front_back_swap_and_leaves_real_frames_alone(root):

@@ -16,6 +16,7 @@ from focovil.realtime.skeleton import NUM_JOINTS
 from focovil.training.export import export
 
 from conftest import torchrun
+from numeric import assert_tree_close
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,7 +99,7 @@ def test_exported_file_embeds_and_aligns_like_the_trained_encoder(trained, tmp_p
     assert rt.meta.train_views == [1, 2] and rt.meta.joint_layout == meta.joint_layout
     x = np.random.default_rng(0).normal(size=(3, rt.window_frames, NUM_JOINTS, 3)).astype(np.float32)
     e = rt.embed(x)
-    assert e.shape == (3, rt.dim) and np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5)
+    assert e.shape == (3, rt.dim) and np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5)   # unit, to float32 (~1e-7)
     assert rt.align(x).shape == x.shape
     with pytest.raises(ValueError, match="takes windows"):
         rt.embed(x[:, :5])
@@ -148,12 +149,41 @@ def test_shipped_app_file_is_its_encoder_through_the_chosen_camera_head():
     assert hybrid_of(module, app.window_frames) == (app.meta.hybrid, app.dim) and app.dim == chosen["dims"]
     x = np.random.default_rng(0).normal(size=(3, app.window_frames, NUM_JOINTS, 3)).astype(np.float32) * 0.3
     e = app.embed(x)
+    # unit vectors of 256 components (~0.06 each): eager and TorchScript runs agree to ~1e-7, numpy's float32
+    # product with the head's axes (below) to ~1e-7; a head mean off by 0.1 % moves them by 4e-4
     with torch.no_grad():
-        np.testing.assert_allclose(module(torch.from_numpy(x)).numpy(), e, atol=1e-5)
+        np.testing.assert_allclose(module(torch.from_numpy(x)).numpy(), e, atol=EMBEDDING_ATOL)
         f = base.model.encoder.eval()(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(head_inputs(module, x), f, atol=1e-5)       # the head reads the encoder alone
+    np.testing.assert_allclose(head_inputs(module, x), f, atol=EMBEDDING_ATOL)       # the head reads the encoder alone
     z = (f - base.head_mean.numpy()) @ base.head_axes.numpy()
-    np.testing.assert_allclose(e, z / np.linalg.norm(z, axis=1, keepdims=True), atol=1e-4)
+    np.testing.assert_allclose(e, z / np.linalg.norm(z, axis=1, keepdims=True), atol=10 * EMBEDDING_ATOL)
+
+
+# What a rebuild on another machine (BLAS, CPU, thread count) may move in the metadata, in each number's own
+# units; everything else (settings, counts, texts, copied numbers) must be equal. Measured on the shipped
+# files (2026-12, issue 30); each is below a real change: a changed percentile, enrolment, stride or encoder
+# moves these tables by several hundredths.
+SIMILARITY_STEP = 1e-4    # thresholds are cosine similarities stored to 4 decimals; float32 noise (~1e-6) moves
+                          # one across a rounding edge at most: one step
+AUROC_STEP = 1e-4         # AUROC over ~60 000 (enrolled, not enrolled) query pairs per split, stored to 4 decimals:
+                          # noise swaps only pairs within ~1e-6 of each other, far below one rounding step
+CAMERA_SHARE = 0.0022     # named / rejected of the camera table are measured at the *stored* thresholds, so one
+                          # threshold step moves them by the queries within 1e-4 of it (at most 0.0015 on the
+                          # shipped files), plus one query (1 of >= 246 known queries of 7 recording cameras,
+                          # known in up to 20 splits: <= 0.0006), plus the 4-decimal rounding (0.0001)
+NWUCLA_SHARE = 0.0031     # named / rejected on NW-UCLA: 503 queries, measured at unrounded thresholds; a query on
+                          # the threshold itself (the percentile *is* its similarity at levels 0, 50 and 100) may
+                          # fall on either side: one query (at most 0.0030 of a share: ~250 known queries per
+                          # split, in the splits that enrol its action), plus rounding (0.0001)
+RECALIBRATED = {"metrics.strictness*.thresholds": SIMILARITY_STEP, "metrics.unknown_threshold": SIMILARITY_STEP,
+                "metrics.strictness*.auroc": AUROC_STEP,
+                "metrics.strictness.named_right": CAMERA_SHARE, "metrics.strictness.rejected": CAMERA_SHARE,
+                "metrics.strictness_nwucla.named_right": NWUCLA_SHARE, "metrics.strictness_nwucla.rejected": NWUCLA_SHARE}
+EMBEDDING_ATOL = 1e-5     # unit vectors of one module run twice (eager, TorchScript, numpy): ~1e-7 apart
+REFIT_ATOL = 5e-5         # unit vectors: the app file's camera head is fitted again (scipy's eigh on scatters of
+                          # float32 embeddings), which moved a component by 1.8e-6 here and by 3.9e-6 with an older
+                          # CPU's kernels (issue 30); the head's shrinkage 0.4 % off moves them by 0.2, its mean 0.1 %
+                          # off by 4e-4
 
 
 def test_model_card_commands_rebuild_the_shipped_files(tmp_path, shared_dir):
@@ -169,9 +199,9 @@ def test_model_card_commands_rebuild_the_shipped_files(tmp_path, shared_dir):
         a, b = load_encoder(shipped, device="cpu"), load_encoder(again, device="cpu")
         assert "+dirty" not in a.meta.code_version, f"{shipped} was written by uncommitted code"
         da, db = ({k: v for k, v in m.to_dict().items() if k not in ("exported_at", "code_version")} for m in (a.meta, b.meta))
-        assert da == db, shipped
+        assert_tree_close(db, da, RECALIBRATED, shipped)      # the measured numbers within their units, the rest exact
         assert da["metrics"]["strictness"]["source"] == "cameras" and "strictness_nwucla" in da["metrics"]
-        np.testing.assert_allclose(a.embed(x), b.embed(x), atol=1e-6)
+        np.testing.assert_allclose(b.embed(x), a.embed(x), rtol=0, atol=REFIT_ATOL)
 
 
 def test_a_run_can_start_from_an_exported_encoders_learned_weights(tmp_path, shared_dir):
@@ -186,6 +216,7 @@ def test_a_run_can_start_from_an_exported_encoders_learned_weights(tmp_path, sha
     tuned, _ = load_trained(out / "model.pt")
     base = load_base("weights/focovil_app.pt").model.encoder
     for (name, p), (_, q) in zip(tuned.named_parameters(), base.named_parameters()):
-        torch.testing.assert_close(p, q, atol=1e-6, rtol=0, msg=name)
+        torch.testing.assert_close(p, q, atol=1e-6, rtol=0, msg=name)   # 2 Adam steps at lr 1e-9 move a weight by
+                                                                       # <= 2e-9; random weights are ~0.1 apart
     assert main(["--config", "training/recipes/app.json", "--out", str(tmp_path / "other"), "--init",
                  "weights/focovil_app.pt", "--kinder-gator", "", "--protocol", "val", "--steps", "2"]) == 2

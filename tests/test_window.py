@@ -13,6 +13,10 @@ from focovil.realtime.skeleton import NUM_JOINTS
 from focovil.realtime.window import SlidingWindow, Window, resample_by_time
 
 LENGTH, FPS = 32, 15.0          # the shipped encoder's window (duration 31/15 = 2.067 s)
+TIME_TOL = 1e-6                 # seconds: window times are float64 sums of sample times and strides (error ~1e-15 s);
+                                # a wrong stride or a frame off is >= 17 ms (60 fps)
+COVERAGE_TOL = 1e-9             # coverage is a float64 sum of each sample's share of the window; a frame missing
+                                # costs 1/62 of it (30 fps) or more
 FALL = "data/videos/ntu_multiview/S001C001P006R001A043_rgb.avi"  # 62 frames at 30 fps = 2.033 s
 
 _rng = np.random.default_rng(0)
@@ -49,9 +53,9 @@ def test_6fps_and_60fps_sources_give_the_same_windows() -> None:
     for a, b in zip(slow, fast):
         assert a.skeleton.shape == b.skeleton.shape == (LENGTH, NUM_JOINTS, 3)
         assert a.skeleton.dtype == np.float32
-        assert (a.start, a.end) == pytest.approx((b.start, b.end))
-        assert a.end - a.start == pytest.approx((LENGTH - 1) / FPS)
-        assert a.coverage == b.coverage == 1.0
+        assert (a.start, a.end) == pytest.approx((b.start, b.end), abs=TIME_TOL)
+        assert a.end - a.start == pytest.approx((LENGTH - 1) / FPS, abs=TIME_TOL)
+        assert a.coverage == pytest.approx(1.0, abs=COVERAGE_TOL) and b.coverage == pytest.approx(1.0, abs=COVERAGE_TOL)
         truth = np.stack([wave(t) for t in np.linspace(a.start, a.end, LENGTH)])
         # Linear interpolation of a 0.5 Hz, 10 cm swing sampled at 6 fps is off by at most ~3.5 mm.
         assert np.abs(a.skeleton - truth).max() < 0.005
@@ -64,7 +68,7 @@ def test_resample_by_time_interpolates_linearly_and_holds_the_ends() -> None:
     skels = np.stack([np.full((NUM_JOINTS, 3), v, np.float32) for v in (0.0, 1.0, 5.0)])
     out = resample_by_time(times, skels, 5, -1.0, 3.0)  # targets -1, 0, 1, 2, 3
     assert out.shape == (5, NUM_JOINTS, 3) and out.dtype == np.float32
-    np.testing.assert_allclose(out[:, 0, 0], [0.0, 0.0, 1.0, 3.0, 5.0])
+    np.testing.assert_allclose(out[:, 0, 0], [0.0, 0.0, 1.0, 3.0, 5.0], rtol=0, atol=1e-6)   # metres, float32 out
     with pytest.raises(ValueError, match="strictly increasing"):
         resample_by_time(np.array([0.0, 0.0]), skels[:2], 3, 0.0, 1.0)
 
@@ -106,8 +110,8 @@ def test_long_gap_resets_and_no_window_spans_it() -> None:
     before = [w for w in windows if w.end < 2.5]
     after = [w for w in windows if w.start >= 3.5]
     assert len(before) + len(after) == len(windows) and before and after
-    assert after[0].start == 3.5  # a fresh window starts at the person's return
-    assert all(w.coverage == 1.0 for w in windows)
+    assert after[0].start == 3.5  # a fresh window starts at the person's return (a sample's time, copied: exact)
+    assert all(w.coverage == pytest.approx(1.0, abs=COVERAGE_TOL) for w in windows)
 
 
 def test_windows_are_emitted_every_stride_even_when_samples_are_sparser() -> None:
@@ -117,7 +121,7 @@ def test_windows_are_emitted_every_stride_even_when_samples_are_sparser() -> Non
         per_push = [len(r) for r in results]
         ends = np.array([w.end for r in results for w in r])
         np.testing.assert_allclose(np.diff(ends), stride, atol=1e-9)
-        assert ends[0] == pytest.approx(31 / 15) and ends[-1] <= 4.0 + 1e-9 and ends[-1] > 4.0 - stride
+        assert ends[0] == pytest.approx(31 / 15, abs=TIME_TOL) and ends[-1] <= 4.0 + 1e-9 and ends[-1] > 4.0 - stride
         assert max(per_push) == 1 if rate == 30.0 else max(per_push) >= 3
 
 
@@ -151,7 +155,7 @@ def test_real_clip_becomes_full_coverage_windows(fall_landmarks) -> None:
     windows = run(sw, zip(times, skels))
     assert len(windows) == 3  # ends 1.03, 1.53, 2.03 s
     for w in windows:
-        assert w.skeleton.shape == (LENGTH, NUM_JOINTS, 3) and w.coverage == 1.0
+        assert w.skeleton.shape == (LENGTH, NUM_JOINTS, 3) and w.coverage == pytest.approx(1.0, abs=COVERAGE_TOL)
         assert np.isfinite(w.skeleton).all()
     np.testing.assert_allclose(windows[0].skeleton, skels[:LENGTH], atol=1e-6)
     # At the encoder's 15 fps a window spans 2.067 s: longer than this 2.033 s clip, so none yet.
