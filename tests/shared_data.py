@@ -53,10 +53,12 @@ def check_line(root: Path) -> str | None:
     bad = problems(root)
     if not bad:
         return None
-    more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+    total = len(json.loads(MANIFEST.read_text())["files"])
     how = "set $FOCOVIL_SHARED to it, or put it beside the checkout"
-    return (f"the shared data folder {root} is not whole ({len(bad)} of {len(json.loads(MANIFEST.read_text())['files'])} "
-            f"files the tests use): {'; '.join(bad[:3])}{more}; {how}")
+    if not root.is_dir():
+        return f"the shared data folder {root} does not exist (the tests use {total} files in it); {how}"
+    more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+    return f"the shared data folder {root} is not whole ({len(bad)} of {total} files the tests use): {'; '.join(bad[:3])}{more}; {how}"
 
 
 def record(pytest_args: list[str]) -> int:
