@@ -44,7 +44,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("FoCoViL — live action recognition")
         self.store = store or QSettings("focovil", "focovil-gui")
         self.session = session or Session(timing_keep=60)
-        self.given = dataclasses.asdict(self.session.settings)
+        self.run_settings = dataclasses.asdict(self.session.settings)
         self.worker: RecognitionWorker | None = None
         self.encoder = None                  # the session's encoder, once a run has loaded it
         self.setStyleSheet(STYLE)
@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
 
     def settings(self) -> Settings:
         """The run's settings under the boxes' values (``realtime.settings.build_settings``)."""
-        return build_settings(self.given, self.settings_panel.values())
+        return build_settings(self.run_settings, self.settings_panel.values())
 
     def save_settings(self) -> None:
         """Stores the window's choices; a value given for this run only is not stored while it stands."""
