@@ -72,7 +72,7 @@ def merge_after(a: argparse.Namespace) -> argparse.Namespace:
         before = getattr(a, dest, None)
         if before is not None and before != later:
             raise ValueError(f"{flag} is given twice with different values ({before!r} before the command, "
-                     f"{later!r} after it): give it once")
+                             f"{later!r} after it): give it once")
         setattr(a, dest, later)
     return a
 
@@ -83,10 +83,10 @@ def given_settings(a: argparse.Namespace) -> dict:
             if field and getattr(a, _dest(flag), None) is not None}
 
 
-def settings_from(a: argparse.Namespace, *below: dict | None) -> Settings:
-    """The run's :class:`Settings` (``realtime.settings.build_settings``): the defaults, ``below``
-    (e.g. stored choices), then the options that were given."""
-    return build_settings(*below, given_settings(a))
+def settings_from(a: argparse.Namespace) -> Settings:
+    """The run's :class:`Settings` (``realtime.settings.build_settings``): the defaults, then the
+    options that were given."""
+    return build_settings(given_settings(a))
 
 
 def session_from(a: argparse.Namespace, **session_kw):

@@ -32,8 +32,9 @@ class AppError(RuntimeError):
 
 def open_library(path: str | Path | None) -> Library:
     """The user's library; the default one starts as a copy of the shipped demo library. A ``path`` it
-    cannot open as asked (a URL, a folder, a file in a folder that does not exist, a file that is not a
-    library) is an :class:`AppError`, and nothing is created."""
+    cannot open as asked (a URL or a file in a folder that does not exist: :func:`library_target`; a
+    folder or a file that is not a library: :class:`Library`) is an :class:`AppError`, and nothing is
+    created."""
     target = library_target(path) if path else default_library_path()
     if path is None and not target.exists() and SHIPPED_LIBRARY.exists():
         atomic_copy(SHIPPED_LIBRARY, target)
@@ -50,10 +51,7 @@ def library_target(path: str | Path) -> Path:
     if URL.match(text):
         raise AppError(f"library {text!r} is a URL; a library is a local SQLite file (a path such as my_library.sqlite3)",
                        "library")
-    target = Path(text).expanduser()
-    if target.is_dir():
-        raise AppError(f"library {text!r} is a folder; name a library file in it (e.g. {target / 'library.sqlite3'})",
-                       "library")
+    target = Path(text).expanduser()       # a folder or a file that is no library: Library refuses it
     if not target.exists() and not target.parent.is_dir():
         raise AppError(f"library {text!r}: the folder {target.parent} does not exist (nothing was created)", "library")
     return target

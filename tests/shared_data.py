@@ -33,9 +33,14 @@ def shared_folder() -> Path:
     return shared_root()
 
 
-def problems(root: Path, manifest: Path = MANIFEST) -> list[str]:
+def manifest_files() -> dict[str, int]:
+    """The manifest: each file the suite uses (relative to the shared folder) and its size in bytes."""
+    return json.loads(MANIFEST.read_text())["files"]
+
+
+def problems(root: Path, want: dict[str, int] | None = None) -> list[str]:
     """What is missing or of another size under ``root`` than the manifest says (empty: whole)."""
-    want = json.loads(manifest.read_text())["files"]
+    want = manifest_files() if want is None else want
     if not root.is_dir():
         return [f"{root} does not exist"]
     out = []
@@ -50,10 +55,11 @@ def problems(root: Path, manifest: Path = MANIFEST) -> list[str]:
 
 def check_line(root: Path) -> str | None:
     """None when the shared folder is whole; else one line naming the folder and what is wrong."""
-    bad = problems(root)
+    want = manifest_files()
+    bad = problems(root, want)
     if not bad:
         return None
-    total = len(json.loads(MANIFEST.read_text())["files"])
+    total = len(want)
     how = "set $FOCOVIL_SHARED to it, or put it beside the checkout"
     if not root.is_dir():
         return f"the shared data folder {root} does not exist (the tests use {total} files in it); {how}"
@@ -121,7 +127,7 @@ def main(argv: list[str]) -> int:
     if line:
         print(f"error: {line}", file=sys.stderr)
         return 1
-    print(f"shared data: whole ({len(json.loads(MANIFEST.read_text())['files'])} files)")
+    print(f"shared data: whole ({len(manifest_files())} files)")
     return 0
 
 

@@ -1,13 +1,12 @@
 """CI cannot pass without its data: the shared folder is checked against the manifest of the files the
 tests use (one line naming what is missing), and with ``$FOCOVIL_CI`` a test that would skip fails.
 Elsewhere the same test still skips, with its reason."""
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from shared_data import MANIFEST, check_line, problems
+from shared_data import check_line, manifest_files, problems
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -26,7 +25,7 @@ def gated_pytest(tmp_path: Path, shared: Path, ci: bool) -> subprocess.Completed
 
 
 def test_the_manifest_names_files_of_every_data_source_the_suite_reads():
-    files = json.loads(MANIFEST.read_text())["files"]
+    files = manifest_files()
     for source in ("nw-ucla", "kinder-gator", "totalcapture_mediapipe", "videos"):
         assert any(f.startswith(f"data/{source}/") for f in files), source
     assert all(size > 0 for size in files.values())
@@ -38,7 +37,7 @@ def test_the_shared_folder_here_is_whole(shared_dir):
 
 def test_a_missing_or_cut_file_is_named_in_one_line(shared_dir, tmp_path):
     """A copy of the shared folder (links) with one file gone and one cut short."""
-    files = sorted(json.loads(MANIFEST.read_text())["files"])
+    files = sorted(manifest_files())
     gone, cut = files[0], files[-1]
     for rel in files:
         dst = tmp_path / rel
